@@ -219,6 +219,8 @@ _ATTACHED: Final = 4  # a Latin capital glued to non-Latin text: ``ã€L`` / ``Nå
 def _ends(tok: str) -> tuple[int, int]:
     """(left, right) linkability of a token, one of the constants above."""
     n = len(tok)
+    if n == 0:
+        return _NO, _NO
     if n == 1:
         c = tok
         left = right = True
