@@ -13,7 +13,7 @@ import pytest
 
 from analysis import store
 from analysis.build import BuildError, build
-from tests.conftest import SEED_NAME, SEED_SHA256
+from conftest import SEED_NAME, SEED_SHA256
 
 EXPECTED_ROWS = {
     "meetings": 1,

@@ -5,8 +5,17 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from analysis.jpdate import ERAS, parse_date, parse_fiscal_year, parse_time, parse_time_range, to_int
+from analysis.jpdate import (
+    ERAS,
+    parse_date,
+    parse_fiscal_year,
+    parse_time,
+    parse_time_range,
+    to_int,
+)
 
 # --------------------------------------------------------------------------- to_int
 
@@ -37,7 +46,9 @@ def test_to_int(text: str, expected: int) -> None:
     assert to_int(text) == expected
 
 
-@pytest.mark.parametrize("junk", ["", " ", "abc", "十十", "二二十", "〇十", "百十百", "1.5", "-3", "元年", "万"])
+@pytest.mark.parametrize(
+    "junk", ["", " ", "abc", "十十", "二二十", "〇十", "百十百", "1.5", "-3", "元年", "万"]
+)
 def test_to_int_rejects_junk(junk: str) -> None:
     with pytest.raises(ValueError):
         to_int(junk)
@@ -95,7 +106,9 @@ def test_parse_date_none(text: str) -> None:
     assert parse_date(text) is None
 
 
-@pytest.mark.parametrize("text", ["令和2年2月30日", "令和2年13月1日", "令和0年1月1日", "2021年2月29日"])
+@pytest.mark.parametrize(
+    "text", ["令和2年2月30日", "令和2年13月1日", "令和0年1月1日", "2021年2月29日"]
+)
 def test_parse_date_invalid_raises_with_text(text: str) -> None:
     with pytest.raises(ValueError, match=text[:4]):
         parse_date(f"開催日 {text}")
@@ -155,7 +168,10 @@ def test_parse_time(text: str, expected: str) -> None:
     assert parse_time(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "議事", "午後13時", "25時", "10時60分", "2、3時間ほど"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "議事", "午後13時", "25時", "10時60分", "2、3時間ほど", "「一時預かり事業」", "一時的に"],
+)
 def test_parse_time_errors(text: str) -> None:
     with pytest.raises(ValueError):
         parse_time(text)
@@ -183,6 +199,9 @@ def test_parse_time_errors(text: str) -> None:
         ("午後4時まで", (None, "16:00")),
         ("午前10時 開会", ("10:00", None)),
         ("時間未定", (None, None)),
+        ("「地域型保育」並びに「一時預かり事業」の研修", (None, None)),
+        ("十時から十二時まで", (None, None)),  # bare kanji hours are not times
+        ("午前十時から十二時まで", ("10:00", "12:00")),
         ("", (None, None)),
     ],
 )
@@ -192,3 +211,62 @@ def test_parse_time_range(text: str, expected: tuple[str | None, str | None]) ->
 
 def test_parse_time_range_seed_header() -> None:
     assert parse_time_range("午前10時00分から午前12時00分まで") == ("10:00", "12:00")
+
+
+# --------------------------------------------------------------------------- properties
+
+_KANJI = "〇一二三四五六七八九"
+
+
+def _kanji(n: int) -> str:
+    """Positional kanji numeral for 0 <= n < 100_000_000 (一 omitted before 十/百/千)."""
+    if n == 0:
+        return "〇"
+
+    def below_10000(m: int) -> str:
+        out = ""
+        for unit, char in ((1000, "千"), (100, "百"), (10, "十")):
+            d, m = divmod(m, unit)
+            if d:
+                out += ("" if d == 1 else _KANJI[d]) + char
+        return out + (_KANJI[m] if m else "")
+
+    high, low = divmod(n, 10_000)
+    return (below_10000(high) + "万" if high else "") + below_10000(low)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=99_999_999))
+def test_to_int_reads_positional_kanji(n: int) -> None:
+    assert to_int(_kanji(n)) == n
+    assert to_int(str(n)) == n
+    assert to_int(str(n).translate(str.maketrans("0123456789", "０１２３４５６７８９"))) == n
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dates(min_value=datetime.date(1989, 1, 8), max_value=datetime.date(2040, 12, 31)),
+    st.booleans(),
+)
+def test_parse_date_round_trip(day: datetime.date, kanji: bool) -> None:
+    era = "令和" if day >= datetime.date(2019, 5, 1) else "平成"
+    year = day.year - ERAS[era] + 1
+
+    def num(n: int) -> str:
+        return _kanji(n) if kanji else str(n)
+
+    year_text = "元" if year == 1 else num(year)
+    assert parse_date(f"{era}{year_text}年{num(day.month)}月{num(day.day)}日") == day
+    assert parse_date(f"{day.year}年{day.month}月{day.day}日") == day
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=23), st.integers(min_value=0, max_value=59))
+def test_parse_time_round_trip(hour: int, minute: int) -> None:
+    expected = f"{hour:02d}:{minute:02d}"
+    assert parse_time(f"{hour}時{minute}分") == expected
+    assert parse_time(f"{_kanji(hour)}時{_kanji(minute)}分") == expected
+    assert parse_time(expected) == expected
+    if hour != 12:
+        meridiem = "午前" if hour < 12 else "午後"
+        assert parse_time(f"{meridiem}{hour % 12}時{minute}分") == expected

@@ -139,7 +139,13 @@ def test_compat_csv_loads_and_replacements_are_unified_ideographs() -> None:
         assert 0x2E80 <= ord(char) <= 0x2EF3, hex(ord(char))
         assert len(repl) == 1
         assert unicodedata.name(repl).startswith("CJK UNIFIED IDEOGRAPH"), (char, repl)
-    for radical, ideograph in [("⻑", "長"), ("⻄", "西"), ("⻘", "青"), ("⻝", "食"), ("⻤", "鬼")]:
+    for radical, ideograph in [
+        ("⻑", "長"),
+        ("⻄", "西"),
+        ("⻘", "青"),
+        ("⻝", "食"),
+        ("⻤", "鬼"),
+    ]:
         assert mapping[radical] == ideograph
 
 
@@ -176,7 +182,11 @@ def test_compat_csv_bad_row_raises(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("raw", "marker", "expected"),
     [
-        ("- 〔委員〕 変更前後で経費の変化はあるのか。", "-", "〔委員〕 変更前後で経費の変化はあるのか。"),
+        (
+            "- 〔委員〕 変更前後で経費の変化はあるのか。",
+            "-",
+            "〔委員〕 変更前後で経費の変化はあるのか。",
+        ),
         ("* 項目", "*", "項目"),
         ("• 項目", "•", "項目"),
         ("● 項目", "●", "項目"),
@@ -417,7 +427,18 @@ def test_clean_line_is_idempotent_property(raw: str) -> None:
 
 @pytest.mark.parametrize(
     "line",
-    ["- 3 -", "-3-", "－３－", "― 12 ―", "3/12", "３／１２", "3 ページ", "３ページ", "Page 3", "page 3 of 12"],
+    [
+        "- 3 -",
+        "-3-",
+        "－３－",
+        "― 12 ―",
+        "3/12",
+        "３／１２",
+        "3 ページ",
+        "３ページ",
+        "Page 3",
+        "page 3 of 12",
+    ],
 )
 def test_is_page_artifact(line: str) -> None:
     assert is_page_artifact(line)
@@ -487,7 +508,13 @@ def test_running_headers_digit_masking_merges_numbered_edges() -> None:
 
 
 def test_running_headers_need_three_pages() -> None:
-    pages_text = [["見出し", "本文"], ["見出し", "本文二"], ["別", "本文三"], ["別紙", "本文四"], ["x", "y"]]
+    pages_text = [
+        ["見出し", "本文"],
+        ["見出し", "本文二"],
+        ["別", "本文三"],
+        ["別紙", "本文四"],
+        ["x", "y"],
+    ]
     lines, pages = _pdf(pages_text)
     assert find_running_headers(lines, pages) == set()
 

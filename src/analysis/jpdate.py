@@ -88,6 +88,7 @@ _TIME_RE = re.compile(
     rf"|(?:(?P<mer2>午前|午後){_SP})?(?<![0-9０-９])(?P<h2>[0-9０-９]{{1,2}})"
     rf"[:：](?P<mi2>[0-9０-９]{{2}})(?![0-9０-９])"
 )
+_ASCII_OR_FULLWIDTH_DIGITS = re.compile(r"[0-9０-９]")
 _RANGE_SEP = re.compile(rf"{_SP}(?:から|より|[～〜~\-－‐―–—]){_SP}")
 _UNTIL = re.compile(rf"{_SP}まで")
 
@@ -227,18 +228,38 @@ def _time_of(m: re.Match[str]) -> str:
     return _clock(hour, minute, meridiem, m.group(0))
 
 
+def _times(s: str) -> list[re.Match[str]]:
+    """The time expressions in ``s``, in order.
+
+    A kanji hour with neither 午前/午後 nor minutes is not a time: ``一時預かり`` and
+    ``一時的`` mean "temporary".
+    """
+    return [
+        m
+        for m in _TIME_RE.finditer(s)
+        if not (
+            m.group("h") is not None
+            and m.group("mer") is None
+            and m.group("mi") is None
+            and m.group("half") is None
+            and not _ASCII_OR_FULLWIDTH_DIGITS.search(m.group("h"))
+        )
+    ]
+
+
 def parse_time(s: str) -> str:
     """Return the first clock time in ``s`` as ``'HH:MM'``.
 
     Understands ``午前10時00分``, ``午後2時``, ``午後1時30分``, ``午後３時半``, ``14時30分``,
     ``14:30``, ``正午`` with ASCII, full-width or kanji numerals (see the module
-    docstring for the 12 o'clock conventions).  ``時間`` (a duration) is not a time.
+    docstring for the 12 o'clock conventions).  ``時間`` (a duration) is not a time, nor
+    is a kanji hour with neither 午前/午後 nor minutes (``一時預かり`` = "temporary").
     Raises :class:`ValueError` when there is no time in ``s`` or it is out of range.
     """
-    m = _TIME_RE.search(s)
-    if m is None:
+    matches = _times(s)
+    if not matches:
         raise ValueError(f"no time in {s!r}")
-    return _time_of(m)
+    return _time_of(matches[0])
 
 
 def parse_time_range(s: str) -> tuple[str | None, str | None]:
@@ -250,14 +271,16 @@ def parse_time_range(s: str) -> tuple[str | None, str | None]:
     -> 16:00), else the afternoon.  A lone time is the start, unless it is followed by
     ``まで`` (then it is the end); missing parts are None.
     """
-    matches = list(_TIME_RE.finditer(s))
+    matches = _times(s)
     if not matches:
         return None, None
     first = matches[0]
     start = _time_of(first)
-    if len(matches) > 1:
-        second = matches[1]
-        if _RANGE_SEP.fullmatch(s, first.end(), second.start()):
+    sep = _RANGE_SEP.match(s, first.end())
+    if sep is not None:
+        # After a separator any time expression is the end, a bare kanji hour included.
+        second = _TIME_RE.match(s, sep.end())
+        if second is not None:
             return start, _end_time(first, second)
     if _UNTIL.match(s, first.end()):
         return None, start

@@ -12,7 +12,10 @@ built once, and every regular expression is compiled at import time.  The steps:
    supplement U+2F800..U+2FA1F) through their NFKC mapping (only those code points: the
    rest of the line is left as written, full-width ASCII included), and the CJK Radicals
    Supplement (U+2E80..U+2EF3), which NFKC leaves alone, through the editable file
-   ``data/reference/compat_characters.csv`` (columns ``char,replacement,note``).
+   ``data/reference/compat_characters.csv`` (columns ``char,replacement,note``).  The
+   CSV holds the 113 mappings of Unicode 14.0's EquivalentUnifiedIdeograph.txt for
+   U+2E81..U+2EF3 (the version of Python 3.11's ``unicodedata``), less U+2E95, whose
+   equivalent changed in later Unicode versions; U+2E80 has none.
 3. Remove markdown bold pairs ``**…**`` / ``__…__`` anywhere (``bold=True``), then one list
    marker at the line start: ``- ``, ``* ``, ``• ``, ``● ``, ``> ``, a heading ``#``..``######``
    followed by a space, or ``・`` directly followed by text (``・・・挙手全員・・・`` is not a
@@ -309,8 +312,19 @@ def clean_line(raw: str) -> CleanLine:
         marker, s = _strip_marker(s)
     if " " in s or "\u3000" in s:
         s = join_letter_spacing(s)
-    norm = unicodedata.normalize("NFKC", s) if not s.isascii() else s
-    return CleanLine(s, norm, marker, bold)
+    return CleanLine(s, to_norm(s), marker, bold)
+
+
+# Characters that NFKC leaves apart although publishing tools swap them for one another: PDF
+# text layers give 〜 (WAVE DASH) and − (MINUS SIGN) where text files have ～ and －.
+_NORM_FOLD = str.maketrans({"\u301c": "~", "\u2212": "-"})
+
+
+def to_norm(text: str) -> str:
+    """The ``*_norm`` form of a text: NFKC width normalisation, plus the folds above."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKC", text).translate(_NORM_FOLD)
 
 
 # --------------------------------------------------------------------------- sequences

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from analysis import jpdate
 from analysis.names import member_role, split_list, split_person
+from analysis.normalise import to_norm
 from analysis.parse.lines import Finding, line_at, prepare
 from analysis.parse.segment import Block, segment
 from analysis.parse.speech import follow_ups, resolve_speaker, utterance_kind
@@ -877,6 +878,4 @@ def _observers(text: str) -> int | None:
 
 
 def _nfkc(text: str) -> str:
-    import unicodedata
-
-    return unicodedata.normalize("NFKC", text)
+    return to_norm(text)

@@ -1,0 +1,107 @@
+"""Helpers shared by the analyses: parameter checks, table access, source references.
+
+Nothing here reads files. Every helper takes polars frames (or a mapping of them) and returns
+polars frames or expressions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import polars as pl
+
+from analysis.tables import empty
+
+# Roles whose turns are the council's own (members and the chair), as opposed to departments.
+COUNCIL_ROLES = ("member", "chair", "vice_chair")
+
+# The key of one deliberation: a group of 諮問 deliberated together in one meeting.
+GROUP_KEY = ("meeting_id", "deliberation_group")
+
+Tables = Mapping[str, Any]
+
+
+def validate_choice(name: str, value: Any, allowed: Iterable[Any]) -> Any:
+    """Return ``value`` if it is one of ``allowed``; otherwise raise a ``ValueError``.
+
+    The message names the parameter, every allowed value and the bad one, e.g.
+    ``by must be one of: category, department; got 'colour'``.
+    """
+    allowed = list(allowed)
+    if value not in allowed:
+        shown = ", ".join(str(a) for a in allowed) if allowed else "(none: the table is empty)"
+        raise ValueError(f"{name} must be one of: {shown}; got '{value}'")
+    return value
+
+
+def validate_choices(name: str, values: Any, allowed: Iterable[Any]) -> list[Any] | None:
+    """Like :func:`validate_choice` for a filter that takes one value or several.
+
+    ``None`` means "no filter" and is returned as ``None``; a single value (a string or a
+    number) is wrapped in a list; every value is checked.
+    """
+    if values is None:
+        return None
+    if isinstance(values, str | int | float) or not isinstance(values, Iterable):
+        values = [values]
+    allowed = list(allowed)
+    return [validate_choice(name, v, allowed) for v in values]
+
+
+def get_table(tables: Tables, name: str) -> pl.DataFrame:
+    """Table ``name`` from ``tables`` as a polars frame; an empty typed frame when absent.
+
+    Pandas frames are converted, so notebooks that loaded with ``backend="pandas"`` still work.
+    """
+    df = tables.get(name) if tables is not None else None
+    if df is None:
+        return empty(name)
+    if isinstance(df, pl.LazyFrame):
+        return df.collect()
+    if not isinstance(df, pl.DataFrame):
+        return pl.from_pandas(df)
+    return df
+
+
+def consultations_view(tables: Tables) -> pl.DataFrame:
+    """The 諮問 (``agenda_kind == "consultation"``) with the meeting's date, fiscal year, session.
+
+    Reports (報告事項) are left out: they are not consulted on and carry no decision.
+    """
+    cons = get_table(tables, "consultations")
+    meetings = get_table(tables, "meetings").select("meeting_id", "date", "fiscal_year", "session_no")
+    if "agenda_kind" in cons.columns:
+        cons = cons.filter(pl.col("agenda_kind") == "consultation")
+    return cons.join(meetings, on="meeting_id", how="left")
+
+
+def source_ref(meeting_col: str = "meeting_id", line_col: str = "source_line") -> pl.Expr:
+    """``"<meeting_id>:<line>"``: a source line that is unambiguous across meetings."""
+    return pl.format("{}:{}", pl.col(meeting_col), pl.col(line_col))
+
+
+def count(expr: pl.Expr) -> pl.Expr:
+    """Cast a count to Int64 (polars counts are UInt32), so tables join and export cleanly."""
+    return expr.cast(pl.Int64)
+
+
+def group_info(cons: pl.DataFrame) -> pl.DataFrame:
+    """One row per deliberation (meeting_id, deliberation_group) with its 諮問.
+
+    Columns: meeting_id, deliberation_group, date, fiscal_year, consultation_ids, labels,
+    categories, bureaus, departments (each a list, unique, in agenda order).
+    """
+    return (
+        cons.sort("meeting_id", "seq")
+        .group_by(*GROUP_KEY, maintain_order=True)
+        .agg(
+            pl.col("date").first(),
+            pl.col("fiscal_year").first(),
+            consultation_ids=pl.col("consultation_id"),
+            labels=pl.col("label"),
+            categories=pl.col("category").unique(maintain_order=True),
+            bureaus=pl.col("bureau").drop_nulls().unique(maintain_order=True),
+            departments=pl.col("departments").flatten().drop_nulls().unique(maintain_order=True),
+        )
+    )
