@@ -64,7 +64,9 @@ def test_every_non_blank_line_has_a_role(seed_tables):
     assert (non_blank["role"] == "blank").sum() == 0
     unplaced = lines.filter(pl.col("role") == "unplaced")["source_line"].to_list()
     diag_lines = (
-        seed_tables["diagnostics"].filter(pl.col("code") == "unplaced_line")["source_line"].to_list()
+        seed_tables["diagnostics"]
+        .filter(pl.col("code") == "unplaced_line")["source_line"]
+        .to_list()
     )
     assert sorted(unplaced) == sorted(diag_lines)
 
@@ -139,10 +141,16 @@ def test_duckdb_holds_the_same_tables(seed_build, seed_tables):
     [
         ("empty.txt", b"", "empty"),
         ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "binary"),
-        ("recipe.txt", "カレーの作り方\n玉ねぎを炒める。\n水を加えて煮込む。\n".encode(), "not minutes"),
+        (
+            "recipe.txt",
+            "カレーの作り方\n玉ねぎを炒める。\n水を加えて煮込む。\n".encode(),
+            "not minutes",
+        ),
     ],
 )
-def test_bad_input_fails_with_one_line_and_keeps_old_datasets(raw_copy, tmp_path, name, content, reason):
+def test_bad_input_fails_with_one_line_and_keeps_old_datasets(
+    raw_copy, tmp_path, name, content, reason
+):
     out = tmp_path / "out"
     build(raw_copy, out, progress=False, workers=1)
     before = hashes(out)
@@ -214,7 +222,9 @@ def test_parallel_build_equals_serial(tmp_path):
 def test_truncated_minutes_build_what_they_have(raw_copy, tmp_path):
     p = raw_copy / SEED_NAME
     lines = p.read_text(encoding="utf-8").splitlines()
-    (raw_copy / "truncated.txt").write_text("\n".join(lines[:150]).replace("第9回", "第10回"), encoding="utf-8")
+    (raw_copy / "truncated.txt").write_text(
+        "\n".join(lines[:150]).replace("第9回", "第10回"), encoding="utf-8"
+    )
     out = tmp_path / "out"
     build(raw_copy, out, progress=False, workers=1)
     cons = store.read_table(out, "consultations").filter(pl.col("meeting_id") == "tama-2020-10")

@@ -71,7 +71,9 @@ def test_reference_error_names_file_and_line(tmp_path: Path):
     bad.write_text(
         bad.read_text(encoding="utf-8") + "bogus,psychic,超能力,テレパシー,\n", encoding="utf-8"
     )
-    with pytest.raises(ReferenceError, match=r"safeguard_taxonomy.csv:\d+: unknown control_category"):
+    with pytest.raises(
+        ReferenceError, match=r"safeguard_taxonomy.csv:\d+: unknown control_category"
+    ):
         load_reference(tmp_path)
 
 
@@ -88,6 +90,7 @@ def test_import_is_light():
     import subprocess
     import sys
 
-    code = "import sys, analysis; print(','.join(m for m in ('polars','pandas','pandera','duckdb','altair') if m in sys.modules))"
+    heavy = "('polars', 'pandas', 'pandera', 'duckdb', 'altair')"
+    code = f"import sys, analysis; print(','.join(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
