@@ -1,21 +1,269 @@
-"""Question topics: coding rules applied to questions and remarks.
+"""Question topics: the coding rules of ``data/reference/topic_rules.yml`` applied to utterances.
 
-The rule engine arrives with the analysis work; until a rule file exists
-(``data/reference/topic_rules.yml``) the table is built empty with its schema.
+The rule file is a YAML list; each entry is one topic::
+
+    - code: recording_camera          # snake_case, unique; the value of question_topics.topic
+      label_ja: 録画・カメラ
+      description: 防犯カメラ・録画の範囲、設置場所、映像の扱い
+      rule: 録画 | カメラ | 映像 | near(設置, 場所, 5)
+      applies_to: [question, remark]  # utterance kinds (default: question and remark)
+
+The rule language is documented in :mod:`analysis.coding_rules`. :func:`code_topics` (called by
+``council build``) returns the ``question_topics`` table: one row per (utterance, topic), with the
+words that triggered the topic. :func:`topic_diagnostics` lists rules that matched nothing.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from analysis.coding_rules import MATCHED_SEPARATOR, Rule, RuleError, RuleSet, compile_rule
+from analysis.paths import project_root
 from analysis.paths import reference_dir as default_reference_dir
-from analysis.tables import empty
+from analysis.schema import UTTERANCE_KINDS
+from analysis.tables import SORT_KEYS, empty, to_frame
+
+__all__ = [
+    "DEFAULT_APPLIES_TO",
+    "RULES_FILE",
+    "TopicRule",
+    "apply_topic_rules",
+    "code_topics",
+    "load_topic_rules",
+    "match_topics",
+    "rules_path",
+    "topic_diagnostics",
+    "unmatched_rules",
+    "with_topic_diagnostics",
+]
+
+RULES_FILE = "topic_rules.yml"
+DEFAULT_APPLIES_TO = ("question", "remark")
+_KEYS = ("code", "label_ja", "description", "rule", "applies_to")
+_CODE = re.compile(r"[a-z][a-z0-9_]*")
+_UTTERANCE_KEY = ["meeting_id", "deliberation_group", "seq"]
+
+
+@dataclass(frozen=True)
+class TopicRule:
+    """One topic of the rule file, its rule compiled."""
+
+    code: str
+    label_ja: str
+    expression: str
+    applies_to: tuple[str, ...] = DEFAULT_APPLIES_TO
+    description: str = ""
+    source_path: str = RULES_FILE
+    line: int | None = None  # line of the entry in the YAML file (1-based)
+    rule: Rule = field(default=None, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.rule is None:
+            object.__setattr__(self, "rule", compile_rule(self.expression))
+
+
+def rules_path(reference_dir: Path | None = None) -> Path:
+    return Path(reference_dir or default_reference_dir()) / RULES_FILE
+
+
+def _shown_path(path: Path) -> str:
+    """The file as a project-relative path when it lies in the project (for messages, rows)."""
+    try:
+        return path.resolve().relative_to(project_root()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# ---------------------------------------------------------------------------- the rule file
+def load_topic_rules(path: Path | str | None = None) -> list[TopicRule]:
+    """Read and compile the rule file (default ``data/reference/topic_rules.yml``).
+
+    Raises :class:`~analysis.coding_rules.RuleError` naming the file, the line, the topic and (for
+    a syntax error) the column within the rule.
+    """
+    import yaml
+
+    path = Path(path) if path is not None else rules_path()
+    shown = _shown_path(path)
+    if not path.is_file():
+        raise RuleError("the topic rule file is missing", source=shown)
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise RuleError(f"not valid YAML: {reason}", source=shown, line=line) from None
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise RuleError("expected a list of topics (lines starting with '- code:')", source=shown)
+    rules: list[TopicRule] = []
+    seen: dict[str, int | None] = {}
+    for i, item in enumerate(data):
+        node = root.value[i] if root is not None else None
+        line = node.start_mark.line + 1 if node is not None else None
+        rules.append(_topic(item, node, line, shown, seen))
+    return rules
+
+
+def _topic(item, node, line: int | None, shown: str, seen: dict) -> TopicRule:
+    def fail(reason: str, topic: str | None = None, at: int | None = None) -> RuleError:
+        return RuleError(reason, source=shown, line=at or line, topic=topic)
+
+    if not isinstance(item, dict):
+        raise fail("each topic is a mapping with code, label_ja, rule (and applies_to)")
+    code = item.get("code")
+    if not isinstance(code, str) or not _CODE.fullmatch(code):
+        raise fail(f"code must be snake_case letters, digits and _ (got {code!r})")
+    unknown = sorted(set(map(str, item)) - set(_KEYS))
+    if unknown:
+        raise fail(f"unknown key(s) {', '.join(unknown)} (allowed: {', '.join(_KEYS)})", code)
+    if code in seen:
+        raise fail(f"duplicate code (first at line {seen[code]})", code)
+    seen[code] = line
+    label = item.get("label_ja")
+    if not isinstance(label, str) or not label.strip():
+        raise fail("label_ja is missing", code)
+    expression = item.get("rule")
+    if not isinstance(expression, str) or not expression.strip():
+        raise fail("rule is missing or not a text", code)
+    applies_to = item.get("applies_to", list(DEFAULT_APPLIES_TO))
+    if isinstance(applies_to, str):
+        applies_to = [applies_to]
+    if (
+        not isinstance(applies_to, list)
+        or not applies_to
+        or any(k not in UTTERANCE_KINDS for k in applies_to)
+    ):
+        raise fail(
+            f"applies_to must list utterance kinds from {', '.join(UTTERANCE_KINDS)} "
+            f"(got {applies_to!r})",
+            code,
+        )
+    rule_line = _value_line(node, "rule") or line
+    try:
+        rule = compile_rule(expression)
+    except RuleError as exc:
+        raise exc.located(source=shown, line=rule_line, topic=code) from None
+    return TopicRule(
+        code=code,
+        label_ja=label.strip(),
+        expression=expression,
+        applies_to=tuple(dict.fromkeys(applies_to)),
+        description=str(item.get("description") or "").strip(),
+        source_path=shown,
+        line=line,
+        rule=rule,
+    )
+
+
+def _value_line(node, key: str) -> int | None:
+    for k, v in getattr(node, "value", None) or ():
+        if getattr(k, "value", None) == key:
+            return v.start_mark.line + 1
+    return None
+
+
+# ---------------------------------------------------------------------------- applying them
+def match_topics(text_norm: str, rules: Sequence[TopicRule], kind: str = "question") -> dict:
+    """``{topic: matched words}`` for one text (its ``*_norm`` form) of the given kind."""
+    ruleset = RuleSet({r.code: r.rule for r in rules if kind in r.applies_to})
+    return ruleset.match(text_norm)
+
+
+def apply_topic_rules(utterances: pl.DataFrame, rules: Sequence[TopicRule]) -> pl.DataFrame:
+    """The ``question_topics`` table for ``utterances`` under ``rules``."""
+    if not rules or utterances.height == 0:
+        return empty("question_topics")
+    rows: list[dict] = []
+    kinds = sorted({k for r in rules for k in r.applies_to})
+    picked = utterances.filter(pl.col("kind").is_in(kinds)).select(
+        *_UTTERANCE_KEY, "kind", "text_norm"
+    )
+    for kind in kinds:
+        part = picked.filter(pl.col("kind") == kind)
+        ruleset = RuleSet({r.code: r.rule for r in rules if kind in r.applies_to})
+        if part.height == 0 or not len(ruleset):
+            continue
+        results = ruleset.match_many(part["text_norm"].to_list())
+        keys = part.select(_UTTERANCE_KEY).rows()
+        for (meeting_id, group, seq), found in zip(keys, results, strict=True):
+            for topic, words in found.items():
+                rows.append(
+                    dict(
+                        meeting_id=meeting_id,
+                        deliberation_group=group,
+                        seq=seq,
+                        topic=topic,
+                        matched=MATCHED_SEPARATOR.join(words),
+                    )
+                )
+    return to_frame("question_topics", rows)
 
 
 def code_topics(utterances: pl.DataFrame, reference_dir: Path | None = None) -> pl.DataFrame:
-    rules = Path(reference_dir or default_reference_dir()) / "topic_rules.yml"
-    if not rules.is_file():
+    """Apply ``topic_rules.yml`` from ``reference_dir`` to ``utterances`` (build step).
+
+    Without a rule file the table is empty (with its schema).
+    """
+    path = rules_path(reference_dir)
+    if not path.is_file():
         return empty("question_topics")
-    raise NotImplementedError("topic rules are applied by the analysis package")  # pragma: no cover
+    return apply_topic_rules(utterances, load_topic_rules(path))
+
+
+def unmatched_rules(utterances: pl.DataFrame, rules: Sequence[TopicRule]) -> list[str]:
+    """Codes of the rules that match no utterance they apply to, in rule-file order."""
+    used = set(apply_topic_rules(utterances, rules)["topic"].to_list())
+    return [r.code for r in rules if r.code not in used]
+
+
+# ---------------------------------------------------------------------------- diagnostics
+def topic_diagnostics(
+    question_topics: pl.DataFrame,
+    rules: Sequence[TopicRule] | None = None,
+    *,
+    reference_dir: Path | None = None,
+) -> list[dict]:
+    """Diagnostics rows (severity info, code ``topic_rule_unused``) for rules that matched nothing.
+
+    ``rules`` default to the rule file in ``reference_dir``; no rule file means no rows.
+    """
+    if rules is None:
+        path = rules_path(reference_dir)
+        rules = load_topic_rules(path) if path.is_file() else []
+    used = set(question_topics["topic"].to_list()) if question_topics.height else set()
+    return [
+        dict(
+            meeting_id="*",
+            source_path=r.source_path,
+            source_line=r.line,
+            severity="info",
+            code="topic_rule_unused",
+            message=(
+                f"topic rule '{r.code}' ({r.label_ja}) matched no "
+                f"{' or '.join(r.applies_to)} in these minutes"
+            ),
+        )
+        for r in rules
+        if r.code not in used
+    ]
+
+
+def with_topic_diagnostics(
+    diagnostics: pl.DataFrame, question_topics: pl.DataFrame, reference_dir: Path | None = None
+) -> pl.DataFrame:
+    """``diagnostics`` plus the rows of :func:`topic_diagnostics`, in the table's row order."""
+    extra = topic_diagnostics(question_topics, reference_dir=reference_dir)
+    if not extra:
+        return diagnostics
+    both = pl.concat([diagnostics, to_frame("diagnostics", extra)], how="vertical")
+    return both.sort(SORT_KEYS["diagnostics"], maintain_order=True, nulls_last=False)

@@ -70,7 +70,9 @@ def consultations_view(tables: Tables) -> pl.DataFrame:
     Reports (報告事項) are left out: they are not consulted on and carry no decision.
     """
     cons = get_table(tables, "consultations")
-    meetings = get_table(tables, "meetings").select("meeting_id", "date", "fiscal_year", "session_no")
+    meetings = get_table(tables, "meetings").select(
+        "meeting_id", "date", "fiscal_year", "session_no"
+    )
     if "agenda_kind" in cons.columns:
         cons = cons.filter(pl.col("agenda_kind") == "consultation")
     return cons.join(meetings, on="meeting_id", how="left")
@@ -102,6 +104,22 @@ def group_info(cons: pl.DataFrame) -> pl.DataFrame:
             labels=pl.col("label"),
             categories=pl.col("category").unique(maintain_order=True),
             bureaus=pl.col("bureau").drop_nulls().unique(maintain_order=True),
-            departments=pl.col("departments").flatten().drop_nulls().unique(maintain_order=True),
+            departments=pl.col("departments").explode().drop_nulls().unique(maintain_order=True),
         )
     )
+
+
+def explode_list(df: pl.DataFrame, column: str, alias: str | None = None) -> pl.DataFrame:
+    """One row per element of list column ``column`` (renamed ``alias``).
+
+    Rows whose list is empty or null are kept, with a null element, so that a 諮問 without a
+    known department still counts (polars 2 drops them by default).
+    """
+    dtype = df.schema[column]
+    padded = (
+        pl.when(pl.col(column).list.len() > 0)
+        .then(pl.col(column))
+        .otherwise(pl.lit([None], dtype=dtype))
+    )
+    out = df.with_columns(padded.alias(column)).explode(column)
+    return out.rename({column: alias}) if alias and alias != column else out

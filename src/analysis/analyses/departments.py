@@ -15,6 +15,7 @@ from analysis.analyses._common import (
     Tables,
     consultations_view,
     count,
+    explode_list,
     get_table,
     group_info,
     validate_choice,
@@ -49,18 +50,15 @@ def department_summary(
     keys = ["bureau", "department"] if level == "department" else ["bureau"]
     rows = register
     if level == "department":
-        rows = register.explode("departments").rename({"departments": "department"})
+        rows = explode_list(register, "departments", "department")
     base = rows.group_by(keys).agg(
+        *[count((pl.col("category") == c).sum()).alias(f"n_{c}") for c in CATEGORIES],
         consultations=count(pl.len()),
         deliberations=count(pl.struct(*GROUP_KEY).n_unique()),
         meetings=count(pl.col("meeting_id").n_unique()),
         consultation_ids=pl.col("consultation_id"),
         first_date=pl.col("date").min(),
         last_date=pl.col("date").max(),
-        *[
-            count((pl.col("category") == c).sum()).alias(f"n_{c}")
-            for c in CATEGORIES
-        ],
     )
     figure_rows = rows.unique([*keys, *GROUP_KEY], keep="first") if count_groups_once else rows
     figures = figure_rows.group_by(keys).agg(
@@ -122,7 +120,7 @@ def department_follow_ups(
     cons = consultations_view(tables)
     groups = group_info(cons)
     dept_bureau = (
-        cons.explode("departments")
+        explode_list(cons, "departments")
         .select(*GROUP_KEY, department="departments", dept_bureau="bureau")
         .drop_nulls("department")
         .unique([*GROUP_KEY, "department"], keep="first")
@@ -143,20 +141,20 @@ def department_follow_ups(
             .then(pl.concat_list(pl.col("speaker_org")))
             .otherwise(pl.col("departments"))
         )
-        .explode("department")
+        .pipe(explode_list, "department")
         .join(dept_bureau, on=[*GROUP_KEY, "department"], how="left")
         .with_columns(
             bureau=pl.coalesce("dept_bureau", pl.col("bureaus").list.first()),
         )
     )
-    bureaus = validate_choices(
-        "bureau", bureau, sorted(set(cons["bureau"].drop_nulls()) | set(rows["bureau"].drop_nulls()))
-    )
-    depts = validate_choices(
-        "department",
-        department,
-        sorted(set(dept_bureau["department"]) | set(rows["department"].drop_nulls())),
-    )
+    bureaus = depts = None
+    if bureau is not None:
+        allowed = pl.concat([cons["bureau"], rows["bureau"]]).drop_nulls().unique().sort()
+        bureaus = validate_choices("bureau", bureau, allowed.to_list())
+    if department is not None:
+        allowed = pl.concat([dept_bureau["department"], rows["department"]])
+        allowed = allowed.drop_nulls().unique().sort()
+        depts = validate_choices("department", department, allowed.to_list())
     if bureaus is not None:
         rows = rows.filter(pl.col("bureau").is_in(bureaus))
     if depts is not None:

@@ -14,6 +14,7 @@ Files:
 from __future__ import annotations
 
 import csv
+import itertools
 import unicodedata
 from datetime import date
 from pathlib import Path
@@ -160,7 +161,7 @@ def load_legal_regimes(directory: str | Path | None = None) -> pl.DataFrame:
             raise ReferenceError(f"{path}:{r['_line']}: start {start} is after end {end}")
         out.append((r["regime"], r["label_ja"], start, end, r.get("note") or None))
     spans = sorted(out, key=lambda x: x[2] or date.min)
-    for prev, nxt in zip(spans, spans[1:], strict=False):
+    for prev, nxt in itertools.pairwise(spans):
         if (prev[3] or date.max) >= (nxt[2] or date.min):
             raise ReferenceError(f"{path}: regimes {prev[0]!r} and {nxt[0]!r} overlap")
     return pl.DataFrame(
@@ -176,19 +177,48 @@ def load_legal_regimes(directory: str | Path | None = None) -> pl.DataFrame:
     )
 
 
+def known_topic_codes(directory: str | Path | None = None) -> tuple[str, ...]:
+    """:data:`TOPIC_CODES`, plus any further code defined in ``topic_rules.yml`` if it exists.
+
+    The rule file is a YAML list of entries with a ``code`` (a mapping ``topics:`` of such
+    entries, or of code → entry, is read too). A missing or unreadable file adds nothing.
+    """
+    path = _dir(directory) / "topic_rules.yml"
+    extra: list[str] = []
+    if path.is_file():
+        import yaml
+
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError):
+            data = None
+        if isinstance(data, dict):
+            data = data.get("topics", data)
+        if isinstance(data, dict):
+            extra = [str(k) for k in data]
+        elif isinstance(data, list):
+            extra = [
+                str(e.get("code") or e.get("topic"))
+                for e in data
+                if isinstance(e, dict) and (e.get("code") or e.get("topic"))
+            ]
+    return TOPIC_CODES + tuple(c for c in dict.fromkeys(extra) if c not in TOPIC_CODES)
+
+
 def load_topic_safeguard_map(
     directory: str | Path | None = None, *, taxonomy: pl.DataFrame | None = None
 ) -> pl.DataFrame:
     """Topic → measure map: topic, measure (one row per pair).
 
-    Every topic must be one of :data:`TOPIC_CODES`, every measure one of the taxonomy's.
+    Every topic must be known (:func:`known_topic_codes`), every measure one of the taxonomy's.
     """
     path = _dir(directory) / "topic_safeguard_map.csv"
     rows = _read(path, ("topic", "measure"))
     measures = tuple((taxonomy if taxonomy is not None else load_taxonomy(directory))["measure"])
+    topics = known_topic_codes(directory)
     pairs = []
     for r in rows:
-        _check(path, r, "topic", TOPIC_CODES)
+        _check(path, r, "topic", topics)
         _check(path, r, "measure", measures)
         pairs.append((r["topic"], r["measure"]))
     return pl.DataFrame(

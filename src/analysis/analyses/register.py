@@ -83,26 +83,26 @@ def consultation_register(
     """
     cons = consultations_view(tables)
 
-    years = validate_choices(
-        "fiscal_years", fiscal_years, sorted(cons["fiscal_year"].drop_nulls().unique())
-    )
-    bureaus = validate_choices("bureau", bureau, sorted(cons["bureau"].drop_nulls().unique()))
-    depts = validate_choices(
-        "department",
-        department,
-        sorted(cons["departments"].explode().drop_nulls().unique()),
-    )
+    def allowed(values: pl.Series) -> list:
+        return values.drop_nulls().unique().sort().to_list()
+
+    years = bureaus = depts = meetings = None
+    if fiscal_years is not None:
+        years = validate_choices("fiscal_years", fiscal_years, allowed(cons["fiscal_year"]))
+    if bureau is not None:
+        bureaus = validate_choices("bureau", bureau, allowed(cons["bureau"]))
+    if department is not None:
+        depts = validate_choices("department", department, allowed(cons["departments"].explode()))
     cats = validate_choices("category", category, CATEGORIES)
-    meetings = validate_choices("meeting_id", meeting_id, sorted(cons["meeting_id"].unique()))
+    if meeting_id is not None:
+        meetings = validate_choices("meeting_id", meeting_id, allowed(cons["meeting_id"]))
 
     if years is not None:
         cons = cons.filter(pl.col("fiscal_year").is_in(years))
     if bureaus is not None:
         cons = cons.filter(pl.col("bureau").is_in(bureaus))
     if depts is not None:
-        cons = cons.filter(
-            pl.col("departments").list.eval(pl.element().is_in(depts)).list.any()
-        )
+        cons = cons.filter(pl.col("departments").list.eval(pl.element().is_in(depts)).list.any())
     if cats is not None:
         cons = cons.filter(pl.col("category").is_in(cats))
     if meetings is not None:

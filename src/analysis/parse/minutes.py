@@ -3,6 +3,12 @@
 :func:`parse_minutes` is a pure function: a :class:`~analysis.reading.document.RawDocument` and the
 reference data in, a :class:`ParseResult` out. It reads no files and keeps no state, so documents
 can be parsed in parallel processes (or on a cluster) and the result depends only on the inputs.
+
+The work is done in three passes over the document: :func:`~analysis.parse.lines.prepare` repairs
+each line and sets page numbers and repeated lines aside; :func:`~analysis.parse.segment.segment`
+cuts the rest into blocks; :class:`_Parser` walks the blocks (head, attendance, proceedings, one
+deliberation per 諮問 or 報告 group, closing) and assembles the rows of every table. Whatever it
+cannot place or finds odd becomes a diagnostics row; nothing is fixed silently.
 """
 
 from __future__ import annotations
@@ -13,9 +19,16 @@ from dataclasses import dataclass, field
 from analysis import jpdate
 from analysis.names import member_role, split_list, split_person
 from analysis.normalise import to_norm
+from analysis.parse import head, outcomes
 from analysis.parse.lines import Finding, line_at, prepare
 from analysis.parse.segment import Block, segment
-from analysis.parse.speech import follow_ups, resolve_speaker, utterance_kind
+from analysis.parse.speech import (
+    follow_ups,
+    label_name,
+    label_role,
+    resolve_speaker,
+    utterance_kind,
+)
 from analysis.parse.statements import (
     categorise,
     is_personal_data_statement,
@@ -26,6 +39,7 @@ from analysis.parse.statements import (
 from analysis.reading.document import RawDocument
 from analysis.reading.errors import InputError
 from analysis.reference import Reference
+from analysis.schema import table as schema_table
 
 TABLES = (
     "meetings",
@@ -39,6 +53,9 @@ TABLES = (
     "source_lines",
     "diagnostics",
 )
+# Head counts of a vote (賛成5名、反対2名) are written to these columns once the schema has them.
+_VOTE_COUNT_COLUMNS = {"votes_for": "for", "votes_against": "against"}
+_CONSULTATION_COLUMNS = frozenset(schema_table("consultations").column_names)
 
 
 class NotMinutesError(InputError):
@@ -54,21 +71,13 @@ class ParseResult:
         return self.tables[table]
 
 
-RE_TITLE = re.compile(r"議事録|会議録|要点記録")
-RE_TITLE_PARTS = re.compile(
-    r"(?P<era>(?:令和|平成|昭和)\s*(?:[0-9]+|元|[一二三四五六七八九十]+)\s*年度)?\s*"
-    r"(?:第\s*(?P<session>[0-9]+|[一二三四五六七八九十]+)\s*回)?\s*"
-    r"(?P<council>.*?)\s*(?:議事録|会議録)"
-)
-RE_PREVIOUS = re.compile(r"前回(?:の)?(?:議事録|会議録)[（(](?P<prev>[^）)]+)[）)]")
-RE_SIGNED_BY = re.compile(r"(?P<name>[^\s、。]{1,6}?)(?:委員|会長|副会長)が署名")
-RE_DESIGNATED = re.compile(
-    r"(?P<name>[^\s、。]{1,6}?)(?:委員|会長|副会長)(?:が|を)(?:指名|署名委員)"
-)
-RE_OBSERVERS = re.compile(r"(?P<n>[0-9]+|[一二三四五六七八九十]+)\s*(?:名|人)")
 RE_BUREAU_DEPT = re.compile(r"^(?P<bureau>[^・、]*?部)?\s*[・]?\s*(?P<depts>.*)$")
-RE_LABEL_IN_DECISION = re.compile(r"(?<![ァ-ヶー])(?P<label>[ア-ヶ])\s*「(?P<title>[^」]+)」")
-RE_QUOTED = re.compile(r"「(?P<title>[^」]+)」")
+RE_DEPT_SPLIT = re.compile(r"[・、,]")
+RE_MEMBER_COUNT = re.compile(r"[（(]\s*[0-9０-９一二三四五六七八九十]+\s*[名人]\s*[）)]")
+RE_SUMMARY = re.compile(r"^(?:本諮問|本件|本報告|本議題)(?:は|について)")
+RE_REASON = re.compile(r"^[^、。]{0,20}理由は")
+RE_RAW_LABEL = re.compile(r"^\s*(?:[-*・•]\s*)?(?:\*\*)?〔([^〕]+)〕")
+_MEMBER_ROLES = ("chair", "vice_chair", "member")
 
 
 # ============================================================================== entry point
@@ -82,16 +91,19 @@ class _Delib:
     kind: str  # consultation or report
     headers: list[Block] = field(default_factory=list)
     presenter: Block | None = None
+    presenter_label: str | None = None
     paragraphs: list[Block] = field(default_factory=list)
     utterances: list[Block] = field(default_factory=list)
     votes: list[Block] = field(default_factory=list)
     decisions: list[Block] = field(default_factory=list)
+    conditions: dict[int, list[Block]] = field(default_factory=dict)  # decision index -> blocks
     qa: Block | None = None
-    last_line: int = 0
 
     @property
     def started(self) -> bool:
-        return bool(self.presenter or self.paragraphs or self.utterances or self.qa)
+        return bool(
+            self.presenter_label or self.paragraphs or self.utterances or self.qa or self.decisions
+        )
 
     @property
     def labels(self) -> list[str]:
@@ -106,11 +118,14 @@ class _Parser:
         self.findings: list[Finding] = []
         self.meeting: dict = {}
         self.attendees: list[dict] = []
+        self._staff_orgs: list[tuple[dict, list[str]]] = []  # department rows, 課 they came with
         self.delibs: list[_Delib] = []
         self.closing: dict = {"signatories": []}
         self.staff_departments: list[str] = []
         self._staff_mode = "department"
         self.title_block: Block | None = None
+        self._bureaus = ref.bureaus
+        self._departments = ref.departments
 
     # ------------------------------------------------------------------ helpers
     def warn(self, code: str, message: str, line: int | None = None, severity: str = "warning"):
@@ -120,14 +135,15 @@ class _Parser:
         prep = prepare(self.doc.lines, self.doc.pages)
         self.findings.extend(prep.findings)
         self.lines = prep.lines
-        blocks = segment(prep.content(), self.ref.vote_phrases)
+        blocks = segment(prep.content(), self.ref)
         self._check_is_minutes(blocks)
         self._walk(blocks)
         return self._assemble()
 
     def _check_is_minutes(self, blocks: list[Block]) -> None:
         title = next(
-            (b for b in blocks[:12] if b.kind == "paragraph" and RE_TITLE.search(b.text())), None
+            (b for b in blocks[:12] if b.kind == "paragraph" and head.RE_TITLE.search(b.text())),
+            None,
         )
         structure = sum(
             1 for b in blocks if b.kind in ("info", "utterance", "cons_header", "decision")
@@ -163,18 +179,23 @@ class _Parser:
             if b.kind == "staff":
                 self._staff(b)
                 continue
-            if b.kind == "section":
+            if b.kind in ("section", "circled"):
                 current = self._close(current)
-                content_topic = b.data["title"]
-                self._mark(b, "agenda_heading")
-                continue
-            if b.kind == "circled":
-                current = self._close(current)
-                agenda_kind = "report" if "報告" in b.data["title"] else "consultation"
+                title = b.data["title"]
+                content_topic = title
+                if b.section == "agenda":
+                    report = "報告" in title and "諮問" not in title
+                    agenda_kind = "report" if report else "consultation"
                 self._mark(b, "agenda_heading")
                 continue
             if b.kind == "cons_header":
                 kind = "report" if b.data.get("kind") == "報告" else agenda_kind
+                listed = current is not None and not current.started
+                if listed and b.data["label"] in current.labels:
+                    # the headers so far only listed the agenda; the deliberations follow
+                    for h in current.headers:
+                        self._mark(h, "agenda")
+                    current = None
                 if current is None or current.started or current.kind != kind:
                     current = self._close(current)
                     current = _Delib(kind)
@@ -201,16 +222,28 @@ class _Parser:
         return None
 
     def _deliberation_block(self, d: _Delib, b: Block) -> bool:
-        if b.kind == "presenter" and not d.utterances:
-            d.presenter = b
+        if b.kind == "presenter":  # a label alone on its line
+            label = b.data["label"]
+            if (
+                not d.utterances
+                and d.qa is None
+                and d.presenter_label is None
+                and label_role(label) not in _MEMBER_ROLES
+            ):
+                d.presenter = b
+                d.presenter_label = label
+                return True
+            # a turn whose text starts on the next line
+            b.kind = "utterance"
+            b.data = {"label": label, "text": ""}
+            d.utterances.append(b)
             return True
         if b.kind == "qa_marker":
             d.qa = b
             return True
-        if b.kind in ("utterance", "presenter"):
-            if b.kind == "presenter":  # a label alone on its line, text on the next line
-                b.kind = "utterance"
-                b.data = {"label": b.data["label"], "text": ""}
+        if b.kind == "utterance":
+            if self._is_presentation(d, b):
+                return True
             d.utterances.append(b)
             return True
         if b.kind == "vote":
@@ -220,49 +253,80 @@ class _Parser:
             d.decisions.append(b)
             return True
         if b.kind == "paragraph" and b.section != "closing":
-            if d.utterances and not d.decisions:
+            if d.decisions:
+                i = len(d.decisions) - 1
+                if outcomes.conditions_follow(d.decisions[i].text()):
+                    d.conditions.setdefault(i, []).append(b)
+                    return True
+                return False
+            if d.utterances:
                 d.utterances[-1].lines.extend(b.lines)
                 return True
-            if d.decisions:
-                return False
             d.paragraphs.append(b)
             return True
         return False
 
+    def _is_presentation(self, d: _Delib, b: Block) -> bool:
+        """A department's first turn (``課税課：本諮問は…``) is the explanation, not a turn."""
+        label = b.data["label"]
+        if d.utterances or d.qa is not None or d.presenter_label is not None:
+            return False
+        if label_role(label) in _MEMBER_ROLES or not head_is_summary(b.text()):
+            return False
+        d.presenter_label = label
+        if not b.data["text"] and len(b.lines) > 1:
+            d.presenter = Block("presenter", b.lines[:1], {"label": label}, b.section)
+            d.paragraphs.append(Block("paragraph", b.lines[1:], {}, b.section))
+        else:
+            d.paragraphs.append(Block("paragraph", b.lines, {"text": b.data["text"]}, b.section))
+        return True
+
     # ------------------------------------------------------------------ meeting head
     def _info(self, b: Block) -> None:
         key = b.data["key"]
-        text = b.data["rest"] + "".join(ln.text for ln in b.lines[1:])
-        role = {"members": "attendee", "absent": "attendee", "staff": "attendee_heading"}.get(
-            key, "meeting_info"
-        )
+        text = b.data["rest"] + "".join(ln.norm for ln in b.lines[1:])
+        role = {
+            "members": "attendee",
+            "absent": "attendee",
+            "secretariat": "attendee",
+            "staff": "attendee_heading",
+        }.get(key, "meeting_info")
         self._mark(b, role)
         if key == "datetime":
             try:
                 self.meeting["date"] = jpdate.parse_date(text)
             except ValueError as e:
                 self.warn("bad_date", f"date cannot be read: {e}", b.first)
-            start, end = jpdate.parse_time_range(text)
+            try:
+                start, end = jpdate.parse_time_range(text)
+            except ValueError as e:
+                start = end = None
+                self.warn("bad_time", f"time cannot be read: {e}", b.first)
             self.meeting["start_time"], self.meeting["end_time"] = start, end
             if self.meeting.get("date") is None:
                 self.warn("missing_date", f"no date found in {text!r}", b.first)
         elif key == "venue":
-            self.meeting["venue"] = text or None
+            self.meeting["venue"] = _venue(b) or None
         elif key == "observers":
-            self.meeting["observers"] = _observers(text)
+            self.meeting["observers"] = head.observers(text)
             if self.meeting["observers"] is None:
                 self.warn(
                     "bad_observers", f"number of observers cannot be read from {text!r}", b.first
                 )
         elif key in ("members", "absent"):
-            self._members(b, text, present=(key == "members"))
+            self._members(b, _raw_rest(b), present=(key == "members"))
+        elif key == "secretariat":
+            self._staff_mode = "secretariat"
+            if text:
+                self._people(b, _raw_rest(b), role="secretariat", org_text=None, labels=[])
         elif key == "staff":
             self._staff_mode = "department"
             if text:  # staff listed on the same line
-                self._people(b, text, role="department", org_text=None, labels=[])
+                self._people(b, _raw_rest(b), role="department", org_text=None, labels=[])
 
     def _members(self, b: Block, text: str, present: bool) -> None:
-        if text in ("なし", "無し", "-", "ー"):
+        text = RE_MEMBER_COUNT.sub("", text).strip()
+        if not text or text.startswith(head.NONE_WORDS):
             return
         for token in split_list(text):
             name, role = member_role(token)
@@ -288,7 +352,7 @@ class _Parser:
             )
 
     def _staff(self, b: Block) -> None:
-        mode = getattr(self, "_staff_mode", "department")
+        mode = self._staff_mode
         role = "secretariat" if mode == "secretariat" or not b.data["labels"] else "department"
         self._mark(b, "attendee")
         self._people(
@@ -308,34 +372,54 @@ class _Parser:
         for token in split_list(people):
             name, title = split_person(token)
             org = None
+            row_bureau = bureau
             if len(depts) == 1:
                 org = depts[0]
-            else:
+            elif depts:
                 org = next((d for d in depts if title and d in title), None)
-            self.attendees.append(
-                dict(
-                    name=name,
-                    role=role,
-                    title=title,
-                    organization=org,
-                    bureau=bureau,
-                    consultation_labels=list(labels),
-                    present=True,
-                    source_line=b.first,
-                )
+            elif title:
+                # no (課) written: a department named in the title (文書法制課長)
+                org = next((d for d in self._departments if d in title), None)
+                if org is not None:
+                    row_bureau = self.ref.bureau_of(org)
+            row = dict(
+                name=name,
+                role=role,
+                title=title,
+                organization=org,
+                bureau=row_bureau,
+                consultation_labels=list(labels),
+                present=True,
+                source_line=b.first,
             )
+            self.attendees.append(row)
+            if org is None and len(depts) > 1:
+                self._staff_orgs.append((row, depts))
+
+    def _resolve_staff_orgs(self) -> None:
+        """A person listed under two 課 (課税課・市民課) is of the 課 listed for them alone."""
+        for row, depts in self._staff_orgs:
+            for other in self.attendees:
+                if (
+                    other is not row
+                    and other["name"] == row["name"]
+                    and other["title"] == row["title"]
+                    and other["organization"] in depts
+                ):
+                    row["organization"] = other["organization"]
+                    break
 
     def _split_org(self, org: str) -> tuple[str | None, list[str]]:
         """``市民経済部課税課・市民課`` -> (市民経済部, [課税課, 市民課])."""
         org = org.strip()
-        bureau = next((bu for bu in self.ref.bureaus if org.startswith(bu)), None)
+        bureau = next((bu for bu in self._bureaus if org.startswith(bu)), None)
         rest = org[len(bureau) :] if bureau else org
         if bureau is None:
             m = RE_BUREAU_DEPT.match(org)
             if m and m.group("bureau"):
                 bureau = m.group("bureau")
                 rest = m.group("depts")
-        depts = [d for d in re.split(r"[・、,]", rest.strip("・ ")) if d]
+        depts = [d for d in RE_DEPT_SPLIT.split(rest.strip("・ ")) if d]
         if not depts and bureau and bureau.endswith("課"):
             depts, bureau = [bureau], None
         if bureau is None and depts:
@@ -344,17 +428,18 @@ class _Parser:
 
     def _proceedings(self, b: Block, topic: str) -> None:
         text = b.text()
-        if "前回" in topic or RE_PREVIOUS.search(text):
+        if "前回" in topic or head.RE_PREVIOUS.search(text):
             self._mark(b, "previous_minutes")
-            if m := RE_PREVIOUS.search(text):
-                self.meeting["previous_minutes"] = m.group("prev")
-            if m := RE_SIGNED_BY.search(text):
-                self.meeting["previous_minutes_signed_by"] = m.group("name")
+            prev, signed = head.previous_minutes(text)
+            if prev:
+                self.meeting["previous_minutes"] = prev
+            if signed:
+                self.meeting["previous_minutes_signed_by"] = signed
             return
         if "署名" in topic:
             self._mark(b, "signer_designation")
-            if m := RE_DESIGNATED.search(text):
-                self.meeting["designated_signer"] = m.group("name")
+            if name := head.designated_signer(text):
+                self.meeting["designated_signer"] = name
             return
         self._mark(b, "agenda")
 
@@ -398,21 +483,23 @@ class _Parser:
             ln.mark(role, ref)
 
     # ------------------------------------------------------------------ assemble
-    def _assemble(self) -> ParseResult:
+    def _meeting_key(self) -> tuple[str, dict, str | None, int, int]:
+        """(municipality, its reference row, council, fiscal year, session) from the title."""
         m = self.meeting
         muni = self.ref.default_municipality()
-        title = m.get("title", "")
-        tp = RE_TITLE_PARTS.search(title.replace(" ", "")) if title else None
-        fiscal_year = session = None
-        council = muni.get("council")
         municipality = muni["municipality"]
-        if tp:
-            if tp.group("era"):
-                fiscal_year = jpdate.parse_fiscal_year(tp.group("era"))
-            if tp.group("session"):
-                session = jpdate.to_int(tp.group("session"))
-            if tp.group("council"):
-                council_text = tp.group("council")
+        council = muni.get("council")
+        fiscal_year = session = None
+        title = m.get("title", "")
+        if title:
+            try:
+                tp = head.title_parts(title)
+            except ValueError as e:
+                tp = head.TitleParts(None, None, None)
+                self.warn("bad_title", f"title cannot be read: {e}", self.title_block.first)
+            fiscal_year, session = tp.fiscal_year, tp.session
+            if tp.council:
+                council_text = tp.council
                 for mu in self.ref.municipalities:
                     if council_text.startswith(mu["municipality"]):
                         municipality = mu["municipality"]
@@ -439,9 +526,15 @@ class _Parser:
                 "no session number (第N回) in the title; session_no set to 0",
                 None,
             )
+        return municipality, muni, council, fiscal_year, session
+
+    def _assemble(self) -> ParseResult:
+        m = self.meeting
+        municipality, muni, council, fiscal_year, session = self._meeting_key()
         meeting_id = f"{muni['slug']}-{fiscal_year}-{session:02d}"
         res = ParseResult(meeting_id)
         T = res.tables
+        self._resolve_staff_orgs()
 
         # consultations, utterances and what they state
         present_depts = self.staff_departments
@@ -451,12 +544,7 @@ class _Parser:
             if not d.headers:
                 continue
             prefix = "報告" if d.kind == "report" else ""
-            group = (
-                "・".join(prefix + lab for lab in d.labels)
-                if not prefix
-                else prefix + "・".join(d.labels)
-            )
-            group_key = group
+            group = prefix + "・".join(d.labels)
             cons_rows = []
             presenting: list[str] = []
             for h in d.headers:
@@ -484,7 +572,7 @@ class _Parser:
                     else "other",
                     bureau=bureau,
                     departments=depts,
-                    deliberation_group=group_key,
+                    deliberation_group=group,
                     summary=None,
                     decision="unknown" if d.kind == "consultation" else "not_applicable",
                     vote="unknown" if d.kind == "consultation" else "none",
@@ -501,27 +589,29 @@ class _Parser:
                     n_cons += 1
                 else:
                     n_reports += 1
-            if d.presenter:
-                _, pdepts = self._split_org(d.presenter.data["label"])
+            if d.presenter_label:
+                _, pdepts = self._split_org(d.presenter_label)
                 for dep in pdepts:
                     if dep not in presenting:
                         presenting.append(dep)
-                self._mark(d.presenter, "presenter", group_key)
+            if d.presenter:
+                self._mark(d.presenter, "presenter", group)
             if d.qa:
-                self._mark(d.qa, "qa_marker", group_key)
-            self._statements(d, cons_rows, group_key, meeting_id, T)
-            self._utterances(d, cons_rows, group_key, meeting_id, presenting, present_depts, T)
-            self._decisions(d, cons_rows, group_key)
+                self._mark(d.qa, "qa_marker", group)
+            self._statements(d, cons_rows, group, meeting_id, T)
+            self._utterances(d, cons_rows, group, meeting_id, presenting, present_depts, T)
+            self._decisions(d, cons_rows, group)
             end = max(
                 [h.last for h in d.headers]
                 + [b.last for b in d.paragraphs + d.utterances + d.votes + d.decisions]
+                + [b.last for blocks in d.conditions.values() for b in blocks]
             )
             for row in cons_rows:
                 row["source_line_end"] = end
             T["consultations"].extend(cons_rows)
 
-        self._check_people(meeting_id)
-        members = [a for a in self.attendees if a["role"] in ("chair", "vice_chair", "member")]
+        self._check_people()
+        members = [a for a in self.attendees if a["role"] in _MEMBER_ROLES]
         for a in self.attendees:
             T["attendees"].append(dict(meeting_id=meeting_id, **a))
         if not self.delibs:
@@ -538,7 +628,7 @@ class _Parser:
                 meeting_id=meeting_id,
                 municipality=municipality,
                 council=council,
-                title=title,
+                title=m.get("title", ""),
                 fiscal_year=fiscal_year,
                 session_no=session,
                 date=m.get("date"),
@@ -596,11 +686,7 @@ class _Parser:
         for p in d.paragraphs:
             text = p.text()
             starts = p.line_starts()
-            if (
-                text.startswith("本諮問は")
-                or text.startswith("本件は")
-                or text.startswith("本報告は")
-            ):
+            if RE_SUMMARY.match(text):
                 self._mark(p, "summary", group)
                 for row in cons_rows:
                     row["summary"] = (
@@ -649,7 +735,7 @@ class _Parser:
                                 source_line=line_at(it.offset, starts),
                             )
                         )
-            elif re.match(r"^[^、。]{0,20}理由は", text):
+            elif RE_REASON.match(text):
                 self._mark(p, "reason", group)
             else:
                 self._mark(p, "explanation", group)
@@ -670,12 +756,7 @@ class _Parser:
         for u in d.utterances:
             sp = resolve_speaker(u.data["label"], presenting, present_depts, self.ref)
             speakers.append(sp)
-            if not sp.resolved:
-                self.warn(
-                    "unknown_speaker",
-                    f"speaker label 〔{u.data['label']}〕 matches no one present",
-                    u.first,
-                )
+            self._check_speaker(u, sp)
         last_question: int | None = None
         for i, u in enumerate(d.utterances):
             sp = speakers[i]
@@ -690,25 +771,15 @@ class _Parser:
                     kind = "remark"
             if kind == "question":
                 last_question = seq
-            ref = f"{group}#{seq}"
-            self._mark(
-                u,
-                {
-                    "question": "question",
-                    "answer": "answer",
-                    "remark": "remark",
-                    "procedural": "procedural",
-                }[kind],
-                ref,
-            )
+            self._mark(u, kind, f"{group}#{seq}")
+            raw = RE_RAW_LABEL.match(u.lines[0].raw)
             rows.append(
                 dict(
                     meeting_id=meeting_id,
                     deliberation_group=group,
                     seq=seq,
-                    speaker_label=u.lines[0].text[1 : 1 + len(u.data["label"])]
-                    if u.lines[0].text.startswith("〔")
-                    else u.data["label"],
+                    # the label as written, letter-spacing included (会 長)
+                    speaker_label=raw.group(1) if raw else u.data["label"],
                     speaker_role=sp.role,
                     speaker_org=sp.org,
                     kind=kind,
@@ -732,18 +803,46 @@ class _Parser:
                         source_line=line_at(f.offset, starts),
                     )
                 )
-        # raw label as written (with its letter-spacing), for the speaker_label column
-        for row, u in zip(rows, d.utterances, strict=True):
-            m = re.match(r"^\s*(?:[-*・•]\s*)?〔([^〕]+)〕", u.lines[0].raw)
-            row["speaker_label"] = m.group(1) if m else u.data["label"]
-        self._check_repeats(rows, d)
+        self._check_repeats(rows)
         q = sum(1 for r in rows if r["kind"] == "question")
         rm = sum(1 for r in rows if r["kind"] == "remark")
         for row in cons_rows:
             row["questions"], row["remarks"] = q, rm
         T["utterances"].extend(rows)
 
-    def _check_repeats(self, rows: list[dict], d: _Delib) -> None:
+    def _check_speaker(self, u: Block, sp) -> None:
+        """Flag a label that matches no one present (the role read from it is kept)."""
+        label = u.data["label"]
+        if not sp.resolved:
+            self.warn(
+                "unknown_speaker", f"speaker label 〔{label}〕 matches no one present", u.first
+            )
+            return
+        members = [a for a in self.attendees if a["role"] in _MEMBER_ROLES and a["present"]]
+        if sp.role in _MEMBER_ROLES and members:
+            name = label_name(label)
+            if name and not any(name.startswith(a["name"]) for a in members):
+                self.warn(
+                    "unknown_speaker",
+                    f"speaker label 〔{label}〕 names {name}, who is not among the members present",
+                    u.first,
+                )
+            elif sp.role == "vice_chair" and not any(a["role"] == "vice_chair" for a in members):
+                self.warn(
+                    "unknown_speaker",
+                    f"speaker label 〔{label}〕: no vice-chair (副会長) is among the members "
+                    "present",
+                    u.first,
+                )
+        elif sp.role == "department" and sp.via == "reference" and self.staff_departments:
+            self.warn(
+                "unknown_speaker",
+                f"speaker label 〔{label}〕 reads as {sp.org}, but no one from {sp.org} is "
+                "listed among the staff present",
+                u.first,
+            )
+
+    def _check_repeats(self, rows: list[dict]) -> None:
         """Flag a question cut short whose answer repeats an earlier answer word for word."""
         seen_answers: dict[str, int] = {}
         for i, r in enumerate(rows):
@@ -781,14 +880,19 @@ class _Parser:
 
     # ------------------------------------------------------------------ decisions
     def _decisions(self, d: _Delib, cons_rows: list[dict], group: str) -> None:
-        vote = d.votes[-1].data["vote"] if d.votes else None
         for v in d.votes:
             self._mark(v, "vote", group)
         by_label = {r["label"]: r for r in cons_rows}
-        for blk in d.decisions:
+        previous_end = 0
+        for i, blk in enumerate(d.decisions):
             text = blk.text()
             self._mark(blk, "decision", group)
-            decision = next((p.code for p in self.ref.decision_phrases if p.phrase in text), None)
+            # the vote is the last one taken since the previous decision
+            vote_blk = next(
+                (v for v in reversed(d.votes) if previous_end < v.first < blk.first), None
+            )
+            previous_end = blk.last
+            decision = outcomes.decision_code(text, self.ref.decision_phrases)
             if decision is None:
                 self.warn(
                     "decision_unread",
@@ -797,15 +901,11 @@ class _Parser:
                 )
                 decision = "unknown"
             targets: list[dict] = []
-            for m in RE_LABEL_IN_DECISION.finditer(text):
-                row = by_label.get(m.group("label"))
+            for label in outcomes.labels_named(text):
+                row = by_label.get(label)
                 if row is not None and row not in targets:
                     targets.append(row)
-            for m in RE_QUOTED.finditer(text):
-                title = m.group("title")
-                pre = text[max(0, m.start() - 1) : m.start()]
-                if pre and pre in by_label:
-                    continue
+            for title in outcomes.titles_without_label(text, set(by_label)):
                 match = next(
                     (
                         r
@@ -827,27 +927,56 @@ class _Parser:
                 targets = [r for r in cons_rows if r["decision_text"] is None]
             conditions = None
             if decision == "approved_with_conditions":
-                qm = list(RE_QUOTED.finditer(text.split("意見")[0]))
-                conditions = qm[-1].group("title") if qm else text
+                conditions = outcomes.conditions_in(text)
+                extra = d.conditions.get(i, [])
+                for c in extra:
+                    self._mark(c, "decision", group)
+                if conditions is None and extra:
+                    parts = [c.text() for c in extra]
+                    heading = outcomes.RE_COND_HEADING
+                    conditions = "\n".join(p for p in parts if not heading.match(p))
+                if not conditions:
+                    conditions = None
+                    self.warn(
+                        "conditions_unread",
+                        "decision attaches an opinion or conditions, but their text cannot be "
+                        f"found: {text[:60]}",
+                        blk.first,
+                    )
+            else:
+                for c in d.conditions.get(i, []):
+                    self._unplaced(c)
+            if vote_blk is not None:
+                vote = vote_blk.data["vote"]
+            elif decision in ("withdrawn", "deferred"):
+                vote = "none"  # no vote is taken on a withdrawal or a deferral
+            else:
+                vote = "unknown"
             for row in targets:
                 row["decision"] = decision
                 row["decision_text"] = text
                 row["decision_line"] = blk.first
                 row["conditions"] = conditions
-                row["vote"] = vote or ("none" if decision == "withdrawn" else "unknown")
+                row["vote"] = vote
+                self._vote_counts(row, vote_blk)
+        if d.votes:
+            for row in cons_rows:
+                if row["decision_text"] is None:  # a vote was taken, its outcome not recorded
+                    row["vote"] = d.votes[-1].data["vote"]
         for row in cons_rows:
             if row["agenda_kind"] == "consultation" and row["decision_text"] is None:
                 self.warn(
                     "no_decision", f"諮問 {row['label']} has no decision", row["source_line_start"]
                 )
 
+    def _vote_counts(self, row: dict, vote_blk: Block | None) -> None:
+        for column, key in _VOTE_COUNT_COLUMNS.items():
+            if column in _CONSULTATION_COLUMNS:
+                row[column] = vote_blk.data.get(key) if vote_blk is not None else None
+
     # ------------------------------------------------------------------ people checks
-    def _check_people(self, meeting_id: str) -> None:
-        members = [
-            a
-            for a in self.attendees
-            if a["role"] in ("chair", "vice_chair", "member") and a["present"]
-        ]
+    def _check_people(self) -> None:
+        members = [a for a in self.attendees if a["role"] in _MEMBER_ROLES and a["present"]]
         names = [a["name"] for a in members]
         for name, _role, line in self.closing["signatories"]:
             if not any(name.startswith(n) or n.startswith(name) for n in names):
@@ -868,13 +997,35 @@ class _Parser:
             )
 
 
-def _observers(text: str) -> int | None:
-    t = text.strip()
-    if t.startswith(("なし", "無し", "0", "０")) or t in ("-", "ー", "なし"):
-        return 0
-    if m := RE_OBSERVERS.search(t):
-        return jpdate.to_int(m.group("n"))
-    return None
+def head_is_summary(text: str) -> bool:
+    return bool(RE_SUMMARY.match(text))
+
+
+def _raw_rest(b: Block) -> str:
+    """An info item's value as written (not width-normalised), wrapped lines joined."""
+    first = b.lines[0].text
+    rest = b.data["rest"]
+    # the value is the tail of the first line; its length is the same in text and norm unless
+    # NFKC changed the length of the key part, so find it by the key instead
+    key = b.data["label"]
+    pos = _key_end(first, key)
+    value = first[pos:].lstrip(" \u3000:：") if pos is not None else rest
+    return value + "".join(ln.text for ln in b.lines[1:])
+
+
+def _key_end(text: str, key: str) -> int | None:
+    """End of ``key`` in ``text``, the key possibly letter-spaced."""
+    i = 0
+    for ch in key:
+        j = text.find(ch, i)
+        if j < 0 or (i and j - i > 2):
+            return None
+        i = j + 1
+    return i
+
+
+def _venue(b: Block) -> str:
+    return _raw_rest(b).strip()
 
 
 def _nfkc(text: str) -> str:

@@ -15,10 +15,61 @@ MEMBER_LABELS = (
     ("委員", "member"),
 )
 SECRETARIAT_LABELS = ("事務局",)
+# Labels that name "the department presenting this item" without naming it.
+GENERIC_DEPARTMENT_LABELS = ("担当課", "所管課", "実施機関", "説明員", "担当", "説明者")
+# A label in the ○…： / …： dress ends in one of these (or names a known department).
+SPEAKER_SUFFIX = re.compile(
+    r"(?:副会長|会長|委員長|委員|事務局|課長|課|係長|係|部長|室長|所長|館長|担当|主査|主任|主事"
+    r"|参事|次長|主幹|説明員|説明者|実施機関|担当課|局長|センター長)$"
+)
+RE_SPACES = re.compile(r"[\s\u3000]+")
 
 
 def compact(label: str) -> str:
-    return re.sub(r"[\s　]+", "", label)
+    return RE_SPACES.sub("", label)
+
+
+def speaker_vocabulary(ref: Reference) -> frozenset[str]:
+    """Department names, their short names and bureaus: words a speaker label may be."""
+    words: set[str] = set()
+    for org in ref.organizations:
+        words.add(org.department)
+        words.update(org.short_names)
+        if org.bureau:
+            words.add(org.bureau)
+    return frozenset(words)
+
+
+def is_speaker_label(label: str, vocabulary: frozenset[str]) -> bool:
+    """Tell whether ``label`` (from ``委員：`` or ``○会長``) names a speaker."""
+    lab = compact(label)
+    if not lab or len(lab) > 14:
+        return False
+    return bool(SPEAKER_SUFFIX.search(lab)) or lab in vocabulary
+
+
+def label_role(label: str) -> str | None:
+    """chair, vice_chair, member or secretariat when the label says so; None for a department."""
+    lab = compact(label)
+    for suffix, role in MEMBER_LABELS:
+        if lab == suffix or (
+            lab.endswith(suffix) and len(lab) - len(suffix) <= 4 and suffix != "委員長"
+        ):
+            return role
+    if lab in SECRETARIAT_LABELS or lab.startswith("事務局"):
+        return "secretariat"
+    return None
+
+
+def label_name(label: str) -> str | None:
+    """The person a member label names: ``山田委員`` -> 山田; ``会 長``, ``A委員`` -> None."""
+    lab = compact(label)
+    for suffix, _ in MEMBER_LABELS:
+        if lab.endswith(suffix) and len(lab) > len(suffix):
+            name = lab[: -len(suffix)]
+            # names are written in kanji/kana; A委員, Ｂ委員 are anonymised labels
+            return name if len(name) >= 2 and not name.isascii() else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -26,6 +77,7 @@ class Speaker:
     role: str  # chair, vice_chair, member, secretariat, department, unknown
     org: str | None
     resolved: bool
+    via: str = "label"  # label, presenting, present, reference, none
 
 
 def resolve_speaker(
@@ -34,21 +86,24 @@ def resolve_speaker(
     """Resolve a label such as ``会 長``, ``〔課税〕`` or ``事務局`` to a role and a 課.
 
     Abbreviated department labels resolve to the department presenting in this deliberation
-    first, then to any department whose staff are present, then to the organisation reference.
+    first, then to any department whose staff are present, then to the organisation reference
+    (``via`` says which). ``担当課`` and the like stand for the one department presenting.
     """
+    role = label_role(label)
+    if role is not None:
+        return Speaker(role, None, True)
     lab = compact(label)
-    for suffix, role in MEMBER_LABELS:
-        if lab == suffix or (
-            lab.endswith(suffix) and len(lab) - len(suffix) <= 4 and suffix != "委員長"
-        ):
-            return Speaker(role, None, True)
-    if lab in SECRETARIAT_LABELS or lab.startswith("事務局"):
-        return Speaker("secretariat", None, True)
-    for pool in (presenting, present_departments, list(ref.departments)):
+    if lab in GENERIC_DEPARTMENT_LABELS and len(presenting) == 1:
+        return Speaker("department", presenting[0], True, "presenting")
+    for via, pool in (
+        ("presenting", presenting),
+        ("present", present_departments),
+        ("reference", list(ref.departments)),
+    ):
         org = _match_department(lab, pool, ref)
         if org:
-            return Speaker("department", org, True)
-    return Speaker("unknown", None, False)
+            return Speaker("department", org, True, via)
+    return Speaker("unknown", None, False, "none")
 
 
 def _match_department(label: str, pool: list[str], ref: Reference) -> str | None:
@@ -62,9 +117,15 @@ def _match_department(label: str, pool: list[str], ref: Reference) -> str | None
 
 
 def utterance_kind(text: str, role: str, next_role: str | None, ref: Reference) -> str:
-    """question, answer, remark or procedural (answers are decided by the caller)."""
-    if role in ("department", "secretariat", "unknown"):
+    """question, answer, remark or procedural (answers are decided by the caller).
+
+    A speaker that could not be resolved is read by what the turn says: a turn that asks
+    something is a question, any other an answer.
+    """
+    if role in ("department", "secretariat"):
         return "answer"
+    if role == "unknown":
+        return "question" if asks_something(text, ref) else "answer"
     for cue in ref.utterance_cues:
         if cue.kind == "procedural" and cue.pattern in text:
             return "procedural"

@@ -1,0 +1,301 @@
+"""Safeguards (個人情報保護措置): which measures recur, which control categories are covered,
+and which topics members raised that no stated safeguard answers.
+
+A statement made once for a group deliberated together (イ・ウ) is stored once per 諮問 of the
+group; ``count_groups_once`` decides whether such a statement counts once (per deliberation) or
+once per 諮問.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from analysis.analyses._common import (
+    COUNCIL_ROLES,
+    GROUP_KEY,
+    Tables,
+    consultations_view,
+    count,
+    get_table,
+    source_ref,
+    validate_choices,
+)
+from analysis.schema import CONTROL_CATEGORIES, UTTERANCE_KINDS
+
+UNCLASSIFIED = "unclassified"
+
+
+def _taxonomy(taxonomy: pl.DataFrame | None) -> pl.DataFrame:
+    if taxonomy is None:
+        from analysis.analyses.reference_data import load_taxonomy
+
+        taxonomy = load_taxonomy()
+    return taxonomy.select("measure", "control_category", "label_ja").unique(
+        "measure", keep="first", maintain_order=True
+    )
+
+
+def measure_recurrence(
+    safeguards: pl.DataFrame,
+    *,
+    taxonomy: pl.DataFrame | None = None,
+    count_groups_once: bool = True,
+    include_unused: bool = False,
+) -> pl.DataFrame:
+    """How often each safeguard measure is stated.
+
+    Columns: measure, label_ja, control_category, count (deliberations when
+    ``count_groups_once``, else 諮問), consultations, deliberations, meetings, statements
+    (distinct texts with their line), consultation_ids, source_refs (``meeting_id:line``).
+
+    ``taxonomy`` (measure, control_category, label_ja) defaults to
+    ``data/reference/safeguard_taxonomy.csv``; ``unclassified`` statements appear with a null
+    label. ``include_unused`` adds the taxonomy's measures nobody stated, with zero counts.
+    Sorted by count (descending), then measure.
+    """
+    tax = _taxonomy(taxonomy)
+    agg = safeguards.group_by("measure").agg(
+        consultations=count(pl.col("consultation_id").n_unique()),
+        deliberations=count(pl.struct(*GROUP_KEY).n_unique()),
+        meetings=count(pl.col("meeting_id").n_unique()),
+        statements=count(pl.struct("meeting_id", "text", "source_line").n_unique()),
+        sg_category=pl.col("control_category").first(),
+        consultation_ids=pl.col("consultation_id").unique(maintain_order=True),
+        source_refs=source_ref().unique(maintain_order=True),
+    )
+    how = "full" if include_unused else "left"
+    out = agg.join(tax, on="measure", how=how, coalesce=True)
+    zero = ("consultations", "deliberations", "meetings", "statements")
+    return (
+        out.with_columns(
+            pl.col(list(zero)).fill_null(0),
+            pl.col("consultation_ids", "source_refs").fill_null(pl.lit([], pl.List(pl.String))),
+            control_category=pl.coalesce("control_category", "sg_category"),
+        )
+        .with_columns(
+            count=pl.col("deliberations") if count_groups_once else pl.col("consultations")
+        )
+        .select(
+            "measure",
+            "label_ja",
+            "control_category",
+            "count",
+            "consultations",
+            "deliberations",
+            "meetings",
+            "statements",
+            "consultation_ids",
+            "source_refs",
+        )
+        .sort(["count", "measure"], descending=[True, False])
+    )
+
+
+def coverage_matrix(tables: Tables) -> pl.DataFrame:
+    """諮問 × control category: how many distinct measures of each category a 諮問 states.
+
+    One row per 諮問 (those stating nothing included). Columns: consultation_id, meeting_id,
+    label, deliberation_group, category, then per control category (organizational, human,
+    physical, technical) the count of distinct measures and a boolean ``has_<category>``;
+    categories_covered (0–4), unclassified (statements no taxonomy rule matched), statements
+    (distinct statements, classified or not), measures (list), states_none (no statement at
+    all), source_line_start, source_line_end.
+    """
+    cons = consultations_view(tables).select(
+        "consultation_id",
+        "meeting_id",
+        "label",
+        "deliberation_group",
+        "category",
+        "source_line_start",
+        "source_line_end",
+        "seq",
+        "date",
+    )
+    sg = get_table(tables, "safeguards")
+    classified = pl.col("measure") != UNCLASSIFIED
+    per = sg.group_by("consultation_id").agg(
+        *[
+            count(pl.col("measure").filter(pl.col("control_category") == c).n_unique()).alias(c)
+            for c in CONTROL_CATEGORIES
+        ],
+        unclassified=count(pl.struct("text", "source_line").filter(~classified).n_unique()),
+        statements=count(pl.struct("text", "source_line").n_unique()),
+        measures=pl.col("measure").filter(classified).unique(maintain_order=True),
+    )
+    return (
+        cons.join(per, on="consultation_id", how="left")
+        .with_columns(
+            pl.col(*CONTROL_CATEGORIES, "unclassified", "statements").fill_null(0),
+            pl.col("measures").fill_null(pl.lit([], pl.List(pl.String))),
+        )
+        .with_columns(
+            *[(pl.col(c) > 0).alias(f"has_{c}") for c in CONTROL_CATEGORIES],
+        )
+        .with_columns(
+            categories_covered=count(
+                pl.sum_horizontal(*[pl.col(f"has_{c}").cast(pl.Int64) for c in CONTROL_CATEGORIES])
+            ),
+            states_none=pl.col("statements") == 0,
+        )
+        .sort("date", "meeting_id", "seq", nulls_last=True)
+        .select(
+            "consultation_id",
+            "meeting_id",
+            "label",
+            "deliberation_group",
+            "category",
+            *CONTROL_CATEGORIES,
+            *[f"has_{c}" for c in CONTROL_CATEGORIES],
+            "categories_covered",
+            "unclassified",
+            "statements",
+            "measures",
+            "states_none",
+            "source_line_start",
+            "source_line_end",
+        )
+    )
+
+
+def safeguard_gaps(tables: Tables) -> pl.DataFrame:
+    """諮問 whose stated safeguards miss a control category, or that state none at all.
+
+    One row per such 諮問, from :func:`coverage_matrix`. Columns: consultation_id, meeting_id,
+    label, deliberation_group, category, states_none, categories_covered, missing_categories
+    (list, in the order organizational, human, physical, technical), measures,
+    source_line_start, source_line_end. Sorted with the 諮問 that state nothing first.
+    """
+    cov = coverage_matrix(tables)
+    missing = pl.concat_list(
+        [pl.when(~pl.col(f"has_{c}")).then(pl.lit(c)) for c in CONTROL_CATEGORIES]
+    ).list.drop_nulls()
+    return (
+        cov.with_columns(missing_categories=missing)
+        .filter(pl.col("missing_categories").list.len() > 0)
+        .select(
+            "consultation_id",
+            "meeting_id",
+            "label",
+            "deliberation_group",
+            "category",
+            "states_none",
+            "categories_covered",
+            "missing_categories",
+            "measures",
+            "source_line_start",
+            "source_line_end",
+        )
+        .with_row_index("_order")
+        .sort(["states_none", "_order"], descending=[True, False])
+        .drop("_order")
+    )
+
+
+def topic_safeguard_coverage(
+    question_topics: pl.DataFrame,
+    utterances: pl.DataFrame,
+    safeguards: pl.DataFrame,
+    topic_measure_map: pl.DataFrame,
+    *,
+    kinds: Iterable[str] = ("question", "remark"),
+    include_unmapped: bool = False,
+) -> pl.DataFrame:
+    """Each topic the council raised in a deliberation, and whether a stated safeguard covers it.
+
+    A topic counts as raised when a member or the chair (``speaker_role`` member, chair,
+    vice_chair) said an utterance of ``kinds`` coded with it. It is covered when the
+    deliberation states at least one measure that ``topic_measure_map`` (topic, measure) lists for
+    the topic. Topics the map does not list are left out unless ``include_unmapped`` (then
+    ``mapped`` is false and they are never covered).
+
+    One row per (meeting_id, deliberation_group, topic). Columns: meeting_id,
+    deliberation_group, topic, utterances, seqs, source_lines, matched (trigger words), mapped,
+    expected_measures, stated_measures, covering_measures, covered.
+    """
+    kinds = validate_choices("kinds", list(kinds), UTTERANCE_KINDS)
+    said = utterances.select(*GROUP_KEY, "seq", "speaker_role", "kind", "source_line").filter(
+        pl.col("speaker_role").is_in(COUNCIL_ROLES) & pl.col("kind").is_in(kinds)
+    )
+    raised = (
+        question_topics.join(said, on=[*GROUP_KEY, "seq"], how="inner")
+        .sort(*GROUP_KEY, "seq")
+        .group_by(*GROUP_KEY, "topic", maintain_order=True)
+        .agg(
+            utterances=count(pl.col("seq").n_unique()),
+            seqs=pl.col("seq").unique(maintain_order=True),
+            source_lines=pl.col("source_line").unique(maintain_order=True),
+            matched=pl.col("matched").drop_nulls().unique(maintain_order=True),
+        )
+    )
+    expected = topic_measure_map.group_by("topic").agg(
+        expected_measures=pl.col("measure").unique(maintain_order=True)
+    )
+    stated = safeguards.group_by(*GROUP_KEY).agg(
+        stated_measures=pl.col("measure")
+        .filter(pl.col("measure") != UNCLASSIFIED)
+        .unique(maintain_order=True)
+    )
+    empty_list = pl.lit([], pl.List(pl.String))
+    out = (
+        raised.join(expected, on="topic", how="left")
+        .join(stated, on=list(GROUP_KEY), how="left")
+        .with_columns(
+            mapped=pl.col("expected_measures").is_not_null(),
+            expected_measures=pl.col("expected_measures").fill_null(empty_list),
+            stated_measures=pl.col("stated_measures").fill_null(empty_list),
+        )
+        .with_columns(
+            covering_measures=pl.col("stated_measures").list.set_intersection(
+                pl.col("expected_measures")
+            )
+        )
+        .with_columns(covered=pl.col("covering_measures").list.len() > 0)
+    )
+    if not include_unmapped:
+        out = out.filter(pl.col("mapped"))
+    return out.sort(
+        pl.col("meeting_id"), pl.col("source_lines").list.first(), pl.col("topic")
+    ).select(
+        *GROUP_KEY,
+        "topic",
+        "utterances",
+        "seqs",
+        "source_lines",
+        "matched",
+        "mapped",
+        "expected_measures",
+        "stated_measures",
+        "covering_measures",
+        "covered",
+    )
+
+
+def uncovered_topics(
+    question_topics: pl.DataFrame,
+    utterances: pl.DataFrame,
+    safeguards: pl.DataFrame,
+    topic_measure_map: pl.DataFrame | None = None,
+    *,
+    kinds: Iterable[str] = ("question", "remark"),
+    include_unmapped: bool = False,
+) -> pl.DataFrame:
+    """Topics members raised in a deliberation that no stated safeguard of it covers.
+
+    The rows of :func:`topic_safeguard_coverage` with ``covered`` false (same columns).
+    ``topic_measure_map`` defaults to ``data/reference/topic_safeguard_map.csv``.
+    """
+    if topic_measure_map is None:
+        from analysis.analyses.reference_data import load_topic_safeguard_map
+
+        topic_measure_map = load_topic_safeguard_map()
+    return topic_safeguard_coverage(
+        question_topics,
+        utterances,
+        safeguards,
+        topic_measure_map,
+        kinds=kinds,
+        include_unmapped=include_unmapped,
+    ).filter(~pl.col("covered"))

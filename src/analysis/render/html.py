@@ -1,0 +1,172 @@
+"""Executed notebook → one self-contained HTML file that works with no network.
+
+nbconvert's ``lab`` template loads require.js, MathJax and mermaid from CDNs. The template here
+extends it with those blocks left out, input cells and prompts hidden, and a Japanese font stack.
+Charts are drawn by the inline JavaScript that :mod:`analysis.charts` puts into the first chart
+output, so nothing is fetched when the file is opened. After export, any remaining reference to an
+external resource is removed (``<script src>``, ``<link href>``) or defused (other ``src`` /
+``href`` attributes are renamed ``data-external-*``), and :func:`external_references` checks the
+result.
+
+Left out on purpose: LaTeX math (MathJax) and mermaid diagrams, which need those CDN libraries;
+stderr output (warnings), which stays in the saved ``.ipynb`` but not in the report.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from analysis.charts import FONT
+
+# Tags that hide things in the report (nbconvert's TagRemovePreprocessor conventions).
+REMOVE_CELL_TAGS = ("remove-cell", "remove_cell", "parameters", "injected-parameters")
+REMOVE_INPUT_TAGS = ("remove-input", "remove_input", "hide-input")
+REMOVE_OUTPUT_TAGS = ("remove-output", "remove_output", "hide-output")
+
+_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}
+<style type="text/css">
+body.jp-Notebook {
+  --jp-content-font-family: %(font)s;
+  --jp-ui-font-family: %(font)s;
+  font-family: %(font)s;
+  max-width: 1100px;
+  margin: 0 auto;
+  padding: 16px 24px 48px;
+}
+.jp-RenderedHTMLCommon { font-size: 15px; line-height: 1.7; }
+.jp-RenderedHTMLCommon table { font-size: 13px; }
+.jp-OutputArea-prompt, .jp-InputPrompt { display: none; }
+@media print {
+  body.jp-Notebook { max-width: none; padding: 0; }
+  .council-chart, .jp-RenderedHTMLCommon table { break-inside: avoid; }
+  .vega-embed details { display: none; }
+}
+</style>
+{%- endblock extra_css -%}
+"""
+
+_RESOURCE_ATTR = re.compile(
+    r"""(?<![\w-])(src|href|srcset|poster|data|action|formaction)(\s*=\s*)(["']?)\s*((?:https?:)?//)""",
+    re.IGNORECASE,
+)
+_CSS_URL = re.compile(
+    r"""(@import\s+(?:url\()?|url\()\s*(["']?)\s*((?:https?:)?//)""", re.IGNORECASE
+)
+_EXTERNAL_SCRIPT = re.compile(
+    r"""<script\b[^>]*?\ssrc\s*=\s*["']?\s*(?:https?:)?//[^>]*>.*?</script\s*>""",
+    re.IGNORECASE | re.DOTALL,
+)
+_EXTERNAL_LINK = re.compile(
+    r"""<link\b[^>]*?\shref\s*=\s*["']?\s*(?:https?:)?//[^>]*>""", re.IGNORECASE
+)
+# Contents of <script> and <style> elements: code, not markup (the chart bundle is in here).
+_RAW_TEXT = re.compile(r"(<(script|style)\b[^>]*>)(.*?)(</\2\s*>)", re.IGNORECASE | re.DOTALL)
+
+
+def _split_markup(html: str) -> list[tuple[str, str]]:
+    """``(kind, text)`` pieces: ``"markup"``, or the inside of a ``"script"``/``"style"``."""
+    pieces: list[tuple[str, str]] = []
+    pos = 0
+    for m in _RAW_TEXT.finditer(html):
+        pieces.append(("markup", html[pos : m.start(3)]))
+        pieces.append((m.group(2).lower(), m.group(3)))
+        pos = m.end(3)
+    pieces.append(("markup", html[pos:]))
+    return pieces
+
+
+def external_references(html: str) -> list[str]:
+    """Every reference that would make a browser fetch from the network (empty when clean).
+
+    Looks at ``src``/``href``/``srcset``/… attributes in the markup and ``url(...)`` /
+    ``@import`` in style sheets and style attributes, for ``http://``, ``https://`` and
+    protocol-relative ``//`` addresses. JavaScript code is not searched: the chart bundle mentions
+    URLs in strings but never loads them.
+    """
+    found = []
+    for kind, text in _split_markup(html):
+        if kind == "markup":
+            for m in _RESOURCE_ATTR.finditer(text):
+                found.append(text[m.start() : m.end() + 60].split(">")[0])
+        if kind in ("markup", "style"):
+            for m in _CSS_URL.finditer(text):
+                found.append(text[m.start() : m.end() + 60].split(")")[0])
+    return sorted(set(found))
+
+
+def _defuse_css(text: str) -> str:
+    return _CSS_URL.sub(lambda m: f"{m.group(1)}{m.group(2)}about:blank#", text)
+
+
+def strip_external(html: str) -> str:
+    """Remove external scripts and style sheets; defuse other external ``src``/``href``.
+
+    A link to a web page stays readable (its text is kept, the address moves to
+    ``data-external-href``) but is not followed or fetched.
+    """
+    html = _EXTERNAL_SCRIPT.sub("", html)
+    out = []
+    for kind, text in _split_markup(html):
+        if kind == "markup":
+            text = _EXTERNAL_LINK.sub("", text)
+            text = _RESOURCE_ATTR.sub(
+                lambda m: f"data-external-{m.group(1)}{m.group(2)}{m.group(3)}{m.group(4)}", text
+            )
+            text = _defuse_css(text)
+        elif kind == "style":
+            text = _defuse_css(text)
+        out.append(text)
+    return "".join(out)
+
+
+def _report_copy(nb: Any) -> Any:
+    """A copy of ``nb`` with what the report should not show removed."""
+    nb = copy.deepcopy(nb)
+    cells = []
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & set(REMOVE_CELL_TAGS):
+            continue
+        if cell.cell_type == "code":
+            if tags & set(REMOVE_OUTPUT_TAGS):
+                cell.outputs = []
+            cell.outputs = [
+                o
+                for o in cell.get("outputs", [])
+                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            ]
+            if not cell.outputs:
+                continue  # nothing to show: no empty box in the report
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def notebook_to_html(nb: Any, title: str) -> str:
+    """The report HTML for an executed notebook: inputs hidden, nothing external."""
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    template = _TEMPLATE.replace("%(font)s", FONT)
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[DictLoader({"council_report.html.j2": template})],
+        template_file="council_report.html.j2",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        language_code="ja",
+        embed_images=True,
+        sanitize_html=False,
+    )
+    report = _report_copy(nb)
+    report.metadata["title"] = title
+    body, _ = exporter.from_notebook_node(report, resources={"metadata": {"name": title}})
+    return strip_external(body)

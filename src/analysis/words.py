@@ -1,0 +1,733 @@
+"""Words in the utterances: tokens, content words, term frequencies and keyword in context.
+
+Tokenisation uses SudachiPy with the packaged ``sudachidict_core`` dictionary (no network).
+The dictionary is loaded on first use and kept for the life of the process; one tokenizer
+per split mode is created from it (``Dictionary.tokenizer``, the current API).
+
+* :func:`tokens` -- every morpheme of a text as a :class:`Token`.
+* :func:`content_words` / :func:`tokenize_many` -- normalized forms of content words (nouns,
+  verbs and adjectives by default), without numbers, symbols, single kana and the stopwords
+  of the editable ``data/reference/stopwords.txt``.
+* :func:`term_frequencies` -- counts of content words over utterances, optionally by group.
+* :func:`kwic` / :func:`kwic_default` -- keyword in context, matched on NFKC text but shown
+  as written, with speaker, 諮問 and source line of every hit.
+
+Performance: each distinct text is analysed once. The analysis of a text is kept as an array
+of ids into a per-process vocabulary (keyed by a 128-bit digest of the text, so the texts
+themselves are not held), which makes repeated calls -- term frequencies by role, then by
+deliberation group -- cheap. The cache holds at most :data:`MAX_CACHED_TEXTS` texts; beyond
+that new texts are analysed without being remembered. :func:`clear_cache` empties it.
+The functions are safe to call from several threads (tokenisation is serialised per mode).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+import unicodedata
+import warnings
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from analysis.paths import reference_dir
+
+if TYPE_CHECKING:
+    import polars as pl
+    from sudachipy import Dictionary, Tokenizer
+
+__all__ = [
+    "DEFAULT_KINDS",
+    "DEFAULT_MODE",
+    "DEFAULT_POS",
+    "KWIC_COLUMNS",
+    "MAX_CACHED_TEXTS",
+    "STOPWORDS_NAME",
+    "Token",
+    "clear_cache",
+    "content_words",
+    "dictionary",
+    "kwic",
+    "kwic_default",
+    "load_stopwords",
+    "stopwords_path",
+    "term_frequencies",
+    "tokenize_many",
+    "tokenizer",
+    "tokens",
+]
+
+SplitModeName = Literal["A", "B", "C", "a", "b", "c"]
+PosSpec = str | tuple[str | None, ...]
+
+DEFAULT_MODE: Final = "C"
+DEFAULT_POS: Final[tuple[str, ...]] = ("名詞", "動詞", "形容詞")
+DEFAULT_KINDS: Final[tuple[str, ...]] = ("question", "remark")
+STOPWORDS_NAME: Final = "stopwords.txt"
+MAX_CACHED_TEXTS: int = 1_000_000
+"""Most texts whose analysis is remembered per split mode (about 350 bytes each)."""
+
+# Fields Sudachi loads for each morpheme (fewer fields, faster analysis).
+_FIELDS: Final = frozenset({"surface", "pos", "normalized_form", "dictionary_form"})
+_SYMBOL_POS: Final = frozenset({"補助記号", "記号", "空白"})
+_NUMBER: Final = re.compile(r"[0-9０-９.,．，]+")
+_SINGLE_KANA: Final = re.compile(r"[\u3041-\u309f\u30a0-\u30ff\uff66-\uff9f]")
+
+KWIC_COLUMNS: Final[tuple[str, ...]] = (
+    "meeting_id",
+    "deliberation_group",
+    "seq",
+    "speaker_label",
+    "speaker_role",
+    "kind",
+    "left",
+    "keyword",
+    "right",
+    "source_line",
+    "source_line_end",
+)
+_KWIC_FROM_UTTERANCES: Final = tuple(
+    c for c in KWIC_COLUMNS if c not in {"left", "keyword", "right"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One morpheme: the text as written, Sudachi's normalized and dictionary forms, and
+    the six-level part of speech (e.g. ``('名詞', '普通名詞', 'サ変可能', '*', '*', '*')``)."""
+
+    surface: str
+    normalized_form: str
+    dictionary_form: str
+    part_of_speech: tuple[str, ...]
+
+    @property
+    def pos(self) -> str:
+        """The top-level part of speech (``'名詞'``, ``'動詞'``, ...)."""
+        return self.part_of_speech[0]
+
+
+# --------------------------------------------------------------------------- tokenizer
+
+_lock = threading.Lock()
+_dictionary: Dictionary | None = None
+_analysers: dict[str, _Analyser] = {}
+
+
+def _mode_name(mode: str | None) -> str:
+    name = (mode or DEFAULT_MODE).upper()
+    if name not in ("A", "B", "C"):
+        raise ValueError(f"split mode must be 'A', 'B' or 'C', not {mode!r}")
+    return name
+
+
+def dictionary() -> Dictionary:
+    """The Sudachi dictionary (``sudachidict_core``), loaded once per process."""
+    global _dictionary
+    with _lock:
+        if _dictionary is None:
+            from sudachipy import Dictionary
+
+            _dictionary = Dictionary(dict="core")
+        return _dictionary
+
+
+def _analyser(mode: str | None) -> _Analyser:
+    name = _mode_name(mode)
+    an = _analysers.get(name)
+    if an is None:
+        dic = dictionary()
+        with _lock:
+            an = _analysers.get(name)
+            if an is None:
+                an = _analysers[name] = _Analyser(dic, name)
+    return an
+
+
+def tokenizer(mode: SplitModeName = DEFAULT_MODE) -> Tokenizer:
+    """The process's Sudachi tokenizer for ``mode`` (``'A'`` short, ``'B'``, ``'C'`` long).
+
+    It is shared: do not use it from several threads at once (the functions of this module
+    take care of that themselves).
+    """
+    return _analyser(mode).tokenizer
+
+
+def clear_cache() -> None:
+    """Forget every remembered analysis (the dictionary and tokenizers are kept)."""
+    for an in list(_analysers.values()):
+        with an.lock:
+            an.cache.clear()
+            an.filters.clear()
+    _tokens_cached.cache_clear()
+    _stopword_cache.clear()
+
+
+def _reset_locks_in_child() -> None:  # pragma: no cover - runs in forked children
+    global _lock
+    _lock = threading.Lock()
+    for an in _analysers.values():
+        an.lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_locks_in_child)
+
+
+class _Analyser:
+    """A tokenizer for one split mode, with its vocabulary and its cache of analyses.
+
+    The vocabulary maps ``(normalized form, part-of-speech id)`` to a small int; a text's
+    analysis is the array of those ids, leaving out morphemes that are never content words
+    (symbols, numbers and the counter right after a number, single kana). Filters for a
+    part-of-speech selection and stopword set are bytearrays over the vocabulary, extended
+    as it grows.
+    """
+
+    def __init__(self, dic: Dictionary, mode: str) -> None:
+        self.dictionary = dic
+        self.mode = mode
+        self.tokenizer = dic.tokenizer(mode, fields=set(_FIELDS))
+        self.lock = threading.Lock()
+        self._out = self.tokenizer.tokenize("")
+        self.pos_table: dict[int, tuple[str, ...]] = {}
+        self.vocab: dict[tuple[str, int], int] = {}
+        self.forms: list[str] = []  # vocabulary id -> normalized form
+        self.pos_ids: list[int] = []  # vocabulary id -> part-of-speech id
+        self.dropped: bytearray = bytearray()  # vocabulary id -> never a content word
+        self.numbers: bytearray = bytearray()  # vocabulary id -> a number (数詞, digits)
+        self.counters: bytearray = bytearray()  # vocabulary id -> may be a counter (助数詞可能)
+        self.cache: dict[bytes, array] = {}
+        self.filters: dict[tuple[Any, ...], bytearray] = {}
+
+    # -- parts of speech
+    def pos_of(self, pos_id: int) -> tuple[str, ...]:
+        pos = self.pos_table.get(pos_id)
+        if pos is None:
+            pos = self.pos_table[pos_id] = tuple(self.dictionary.pos_of(pos_id) or ("*",) * 6)
+        return pos
+
+    # -- analysis
+    def _vocab_id(self, form: str, pos_id: int) -> int:
+        key = (form, pos_id)
+        vid = self.vocab.get(key)
+        if vid is None:
+            vid = self.vocab[key] = len(self.forms)
+            self.forms.append(form)
+            self.pos_ids.append(pos_id)
+            pos = self.pos_of(pos_id)
+            self.dropped.append(_never_content(form, pos))
+            self.numbers.append(pos[1] == "数詞" or bool(_NUMBER.fullmatch(form)))
+            self.counters.append(pos[2] == "助数詞可能")
+        return vid
+
+    def analyse(self, text: str) -> array:
+        """Vocabulary ids of the morphemes of ``text`` that may be content words.
+
+        Numbers are left out, and so is a counter noun (助数詞可能) right after a number:
+        ``50名`` and ``3月`` give nothing, ``名簿`` and ``月額`` are kept.
+        """
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        ids = self.cache.get(key)
+        if ids is not None:
+            return ids
+        with self.lock:
+            ids = self.cache.get(key)
+            if ids is not None:
+                return ids
+            self._out = self.tokenizer.tokenize(text, out=self._out)
+            vocab_get = self.vocab.get
+            dropped, numbers, counters = self.dropped, self.numbers, self.counters
+            ids = array("I")
+            after_number = False
+            for m in self._out:
+                form = m.normalized_form()
+                pos_id = m.part_of_speech_id()
+                vid = vocab_get((form, pos_id))
+                if vid is None:
+                    vid = self._vocab_id(form, pos_id)
+                if numbers[vid]:
+                    after_number = True
+                    continue
+                if after_number and counters[vid]:  # the 名 of 50名, the 月 of 3月
+                    after_number = False
+                    continue
+                after_number = False
+                if not dropped[vid]:
+                    ids.append(vid)
+            if len(self.cache) < MAX_CACHED_TEXTS:
+                self.cache[key] = ids
+            return ids
+
+    def tokens(self, text: str) -> tuple[Token, ...]:
+        with self.lock:
+            morphemes = self.tokenizer.tokenize(text)
+            return tuple(
+                Token(
+                    m.surface(),
+                    m.normalized_form(),
+                    m.dictionary_form(),
+                    self.pos_of(m.part_of_speech_id()),
+                )
+                for m in morphemes
+            )
+
+    # -- content-word filters
+    def keep_flags(self, pos: tuple[PosSpec, ...], stopwords: frozenset[str]) -> bytearray:
+        """``flags[vid]`` is 1 when vocabulary entry ``vid`` is a wanted content word."""
+        key = (pos, stopwords)
+        with self.lock:
+            flags = self.filters.get(key)
+            if flags is None:
+                flags = self.filters[key] = bytearray()
+            for vid in range(len(flags), len(self.forms)):
+                flags.append(
+                    not self.dropped[vid]
+                    and self.forms[vid] not in stopwords
+                    and _pos_matches(self.pos_of(self.pos_ids[vid]), pos)
+                )
+            return flags
+
+
+def _never_content(form: str, pos: tuple[str, ...]) -> bool:
+    """Numbers, symbols, whitespace and single kana are never content words."""
+    if not form or pos[0] in _SYMBOL_POS or pos[1] == "数詞":
+        return True
+    if _NUMBER.fullmatch(form) or _SINGLE_KANA.fullmatch(form):
+        return True
+    return all(unicodedata.category(ch)[0] in "PSZC" for ch in form)
+
+
+def _pos_spec(pos: PosSpec | Iterable[PosSpec]) -> tuple[PosSpec, ...]:
+    if isinstance(pos, str):
+        return (pos,)
+    spec = tuple(p if isinstance(p, str) else tuple(p) for p in pos)
+    if not spec:
+        raise ValueError("pos must name at least one part of speech")
+    return spec
+
+
+def _pos_matches(pos: tuple[str, ...], spec: tuple[PosSpec, ...]) -> bool:
+    for want in spec:
+        if isinstance(want, str):
+            if pos[0] == want:
+                return True
+        elif all(w is None or w == p for w, p in zip(want, pos, strict=False)):
+            return True
+    return False
+
+
+@lru_cache(maxsize=8192)
+def _tokens_cached(text: str, mode: str) -> tuple[Token, ...]:
+    return _analyser(mode).tokens(text)
+
+
+def tokens(text: str, *, mode: SplitModeName = DEFAULT_MODE) -> list[Token]:
+    """Every morpheme of ``text`` (particles and punctuation included), in order."""
+    if not text:
+        return []
+    return list(_tokens_cached(text, _mode_name(mode)))
+
+
+# --------------------------------------------------------------------------- stopwords
+
+_stopword_cache: dict[Path, tuple[tuple[int, int], frozenset[str]]] = {}
+
+
+def stopwords_path() -> Path:
+    """``stopwords.txt`` in :func:`analysis.paths.reference_dir`."""
+    return reference_dir() / STOPWORDS_NAME
+
+
+def load_stopwords(path: str | Path | None = None) -> frozenset[str]:
+    """The stopwords of ``path`` (default :func:`stopwords_path`), NFKC-normalised.
+
+    One word a line; ``#`` starts a comment; blank lines are ignored. The file is re-read
+    when it changes. A missing file gives a warning and no stopwords.
+    """
+    path = Path(path) if path is not None else stopwords_path()
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        warnings.warn(f"{path} not found: no stopwords are removed", RuntimeWarning, stacklevel=2)
+        return frozenset()
+    stamp = (st.st_mtime_ns, st.st_size)
+    cached = _stopword_cache.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    words = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word = unicodedata.normalize("NFKC", line.split("#", 1)[0]).strip()
+        if word:
+            words.add(word)
+    result = frozenset(words)
+    _stopword_cache[path] = (stamp, result)
+    return result
+
+
+def _stopword_set(stopwords: Iterable[str] | None) -> frozenset[str]:
+    if stopwords is None:
+        return load_stopwords()
+    if isinstance(stopwords, str):
+        stopwords = (stopwords,)
+    return frozenset(unicodedata.normalize("NFKC", w).strip() for w in stopwords)
+
+
+# --------------------------------------------------------------------------- content words
+
+
+def _content_ids(
+    texts: Sequence[str | None],
+    pos: PosSpec | Iterable[PosSpec],
+    stopwords: Iterable[str] | None,
+    mode: str | None,
+) -> tuple[_Analyser, list[list[int]]]:
+    """Vocabulary ids of the content words of each text (each distinct text analysed once)."""
+    an = _analyser(mode)
+    spec = _pos_spec(pos)
+    words = _stopword_set(stopwords)
+    done: dict[str, array] = {}
+    analysed: list[array | None] = []
+    for text in texts:
+        if not text:
+            analysed.append(None)
+            continue
+        ids = done.get(text)
+        if ids is None:
+            ids = done[text] = an.analyse(text)
+        analysed.append(ids)
+    keep = an.keep_flags(spec, words)  # after analysis, so it covers every new entry
+    out: list[list[int]] = []
+    memo: dict[int, list[int]] = {}
+    for ids in analysed:
+        if ids is None:
+            out.append([])
+            continue
+        kept = memo.get(id(ids))
+        if kept is None:
+            kept = memo[id(ids)] = [v for v in ids if keep[v]]
+        out.append(kept)
+    return an, out
+
+
+def content_words(
+    text: str | None,
+    pos: PosSpec | Iterable[PosSpec] = DEFAULT_POS,
+    stopwords: Iterable[str] | None = None,
+    *,
+    mode: SplitModeName = DEFAULT_MODE,
+) -> list[str]:
+    """Normalized forms of the content words of ``text``, in order of appearance.
+
+    ``pos`` selects parts of speech: a top-level name (``'名詞'``) or a partial six-level
+    tuple with ``None`` as wildcard (``('名詞', '固有名詞')``). Dropped: numbers (with the
+    counter right after them: the 名 of 50名), symbols, single kana and ``stopwords``;
+    ``stopwords=None`` uses ``data/reference/stopwords.txt`` (pass ``()`` to keep every
+    word). Stopwords are compared with the normalized form.
+    """
+    return tokenize_many([text], pos=pos, stopwords=stopwords, mode=mode)[0]
+
+
+def tokenize_many(
+    texts: Iterable[str | None],
+    *,
+    pos: PosSpec | Iterable[PosSpec] = DEFAULT_POS,
+    stopwords: Iterable[str] | None = None,
+    mode: SplitModeName = DEFAULT_MODE,
+) -> list[list[str]]:
+    """:func:`content_words` of many texts at once (``None`` or ``''`` gives ``[]``).
+
+    Each distinct text is analysed once, and the stopword and part-of-speech filters are
+    resolved once per vocabulary entry rather than once per token.
+    """
+    texts = list(texts)
+    an, ids = _content_ids(texts, pos, stopwords, mode)
+    forms = an.forms
+    return [[forms[v] for v in row] for row in ids]
+
+
+# --------------------------------------------------------------------------- term frequencies
+
+
+def term_frequencies(
+    utterances: pl.DataFrame,
+    *,
+    by: str | None = None,
+    kinds: Iterable[str] | None = DEFAULT_KINDS,
+    top: int | None = 50,
+    pos: PosSpec | Iterable[PosSpec] = DEFAULT_POS,
+    stopwords: Iterable[str] | None = None,
+    mode: SplitModeName = DEFAULT_MODE,
+    column: str = "text",
+) -> pl.DataFrame:
+    """Content-word counts over utterances.
+
+    Columns: ``by`` (when given, e.g. ``'speaker_role'`` or ``'deliberation_group'``), then
+    ``term`` (normalized form), ``pos`` (top-level part of speech), ``count`` (occurrences)
+    and ``documents`` (distinct utterances, i.e. rows, that use the term). Only utterances
+    whose ``kind`` is in ``kinds`` are counted (``None``: all). ``top`` keeps the first rows
+    of each group (``None``: all). Sorted by group, ``count`` descending, ``term``, ``pos``.
+    """
+    import polars as pl
+
+    if top is not None and top < 0:
+        raise ValueError(f"top must be None or >= 0, not {top}")
+    required = [column] + ([by] if by else []) + (["kind"] if kinds is not None else [])
+    _require(utterances, required, "utterances")
+    frame = utterances
+    if kinds is not None:
+        frame = frame.filter(pl.col("kind").is_in(list(kinds)))
+    group_cols = [by] if by else []
+    schema: dict[str, Any] = {c: utterances.schema[c] for c in group_cols}
+    schema |= {"term": pl.String, "pos": pl.String, "count": pl.Int64, "documents": pl.Int64}
+
+    an, ids = _content_ids(frame[column].to_list(), pos, stopwords, mode)
+    forms, pos_ids = an.forms, an.pos_ids
+    term_index: dict[tuple[str, str], int] = {}
+    terms: list[tuple[str, str]] = []
+    term_of: dict[int, int] = {}
+    docs: list[int] = []
+    tids: list[int] = []
+    for doc, row in enumerate(ids):
+        for v in row:
+            t = term_of.get(v)
+            if t is None:
+                key = (forms[v], an.pos_of(pos_ids[v])[0])
+                t = term_index.get(key)
+                if t is None:
+                    t = term_index[key] = len(terms)
+                    terms.append(key)
+                term_of[v] = t
+            tids.append(t)
+        docs.extend([doc] * len(row))
+    if not tids:
+        return pl.DataFrame(schema=schema)
+
+    hits = pl.DataFrame({"doc": docs, "tid": tids}, schema={"doc": pl.UInt32, "tid": pl.UInt32})
+    if by:
+        groups = frame.select(pl.col(by)).with_row_index("doc")
+        hits = hits.join(groups, on="doc", how="left")
+    counts = hits.group_by([*group_cols, "tid"]).agg(
+        pl.len().cast(pl.Int64).alias("count"),
+        pl.col("doc").n_unique().cast(pl.Int64).alias("documents"),
+    )
+    vocab = pl.DataFrame(
+        {
+            "tid": range(len(terms)),
+            "term": [t for t, _ in terms],
+            "pos": [p for _, p in terms],
+        },
+        schema={"tid": pl.UInt32, "term": pl.String, "pos": pl.String},
+    )
+    out = (
+        counts.join(vocab, on="tid", how="left")
+        .select(*group_cols, "term", "pos", "count", "documents")
+        .sort(
+            [*group_cols, "count", "term", "pos"],
+            descending=[False] * len(group_cols) + [True, False, False],
+            nulls_last=True,
+        )
+    )
+    if top is not None:
+        if group_cols:
+            out = out.filter(pl.int_range(pl.len()).over(group_cols) < top)
+        else:
+            out = out.head(top)
+    return out.cast(schema)
+
+
+# --------------------------------------------------------------------------- kwic
+
+
+def _continues(ch: str) -> bool:
+    """Whether ``ch`` belongs to the character before it (a combining or voiced sound mark)."""
+    norm = unicodedata.normalize("NFKC", ch)
+    return bool(norm) and unicodedata.combining(norm[0]) != 0
+
+
+def _context(text: str, start: int, end: int, width: int) -> tuple[str, str]:
+    """Up to ``width`` characters either side of ``text[start:end]``, never cutting a mark
+    from the character it belongs to (the context is shortened instead)."""
+    lo = max(0, start - width)
+    while lo < start and _continues(text[lo]):
+        lo += 1
+    hi = min(len(text), end + width)
+    while end < hi < len(text) and _continues(text[hi]):
+        hi -= 1
+    return text[lo:start], text[end:hi]
+
+
+def _aligned_nfkc(text: str) -> tuple[str, list[int], list[int]]:
+    """NFKC of ``text`` with, for each of its characters, the original span it comes from.
+
+    The text is cut into clusters (a character and the combining marks after it, half-width
+    voiced sound marks included) and each cluster is normalised on its own, so that every
+    normalised character maps back to the cluster it came from.
+    """
+    pieces: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for i, ch in enumerate(text):
+        if spans and _continues(ch):
+            spans[-1] = (spans[-1][0], i + 1)
+        else:
+            spans.append((i, i + 1))
+    starts: list[int] = []
+    ends: list[int] = []
+    for start, end in spans:
+        piece = unicodedata.normalize("NFKC", text[start:end])
+        pieces.append(piece)
+        starts.extend([start] * len(piece))
+        ends.extend([end] * len(piece))
+    return "".join(pieces), starts, ends
+
+
+def _matcher(keyword: str | re.Pattern[str], regex: bool):
+    """A function giving the ``(start, end)`` spans of the keyword in a normalised text,
+    and a cheap test of whether a normalised text can contain a hit at all."""
+    if regex:
+        pattern = (
+            keyword
+            if isinstance(keyword, re.Pattern)
+            else re.compile(unicodedata.normalize("NFKC", keyword))
+        )
+
+        def spans(norm: str) -> list[tuple[int, int]]:
+            return [m.span() for m in pattern.finditer(norm) if m.end() > m.start()]
+
+        return spans, lambda norm: pattern.search(norm) is not None
+
+    if isinstance(keyword, re.Pattern):
+        raise TypeError("a compiled pattern needs regex=True")
+    needle = unicodedata.normalize("NFKC", keyword)
+    if not needle:
+        raise ValueError("keyword is empty")
+
+    def literal(norm: str) -> list[tuple[int, int]]:
+        out = []
+        i = norm.find(needle)
+        while i >= 0:
+            out.append((i, i + len(needle)))
+            i = norm.find(needle, i + len(needle))
+        return out
+
+    return literal, lambda norm: needle in norm
+
+
+def _group_consultations(
+    consultations: pl.DataFrame,
+) -> dict[tuple[str, str], tuple[list[str], list[str]]]:
+    _require(consultations, ["meeting_id", "deliberation_group", "label", "title"], "consultations")
+    frame = (
+        consultations.sort("meeting_id", "seq") if "seq" in consultations.columns else consultations
+    )
+    out: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+    for row in frame.select("meeting_id", "deliberation_group", "label", "title").iter_rows():
+        labels, titles = out.setdefault((row[0], row[1]), ([], []))
+        labels.append(row[2])
+        titles.append(row[3])
+    return out
+
+
+def kwic(
+    utterances: pl.DataFrame,
+    keyword: str | re.Pattern[str],
+    *,
+    width: int = 20,
+    consultations: pl.DataFrame | None = None,
+    kinds: Iterable[str] | None = None,
+    regex: bool = False,
+) -> pl.DataFrame:
+    """Keyword in context: one row per hit of ``keyword`` in the ``text`` of ``utterances``.
+
+    Matching is done on the NFKC form of both text and keyword (``ＩＤ`` finds ``ID``), but
+    ``left``, ``keyword`` and ``right`` show the text as written, with up to ``width``
+    characters of context on each side, counted as written (context stops at the
+    utterance's ends and never cuts a voiced sound mark from its kana). With
+    ``regex=True`` the keyword is a regular expression; a string pattern is NFKC-normalised
+    first (so full-width brackets become regex syntax: escape them), a compiled pattern is
+    used as it is. Empty matches are skipped; literal hits do not overlap.
+
+    Columns: meeting_id, deliberation_group, seq, speaker_label, speaker_role, kind, left,
+    keyword, right, source_line, source_line_end; the hit lies on a line between
+    ``source_line`` and ``source_line_end`` of the utterance (they are equal for one-line
+    utterances; the text does not record where the lines were joined). With
+    ``consultations``, two more columns list the ``consultation_labels`` and ``titles`` of
+    the utterance's deliberation group (empty lists outside any). Rows keep the order of
+    ``utterances`` and, within an utterance, the order of the hits. ``kinds`` restricts the
+    utterance kinds searched (``None``: all).
+    """
+    import polars as pl
+
+    if width < 0:
+        raise ValueError(f"width must be >= 0, not {width}")
+    spans_of, may_hit = _matcher(keyword, regex)
+    _require(utterances, ["text", *_KWIC_FROM_UTTERANCES], "utterances")
+    groups = _group_consultations(consultations) if consultations is not None else None
+    frame = utterances
+    if kinds is not None:
+        frame = frame.filter(pl.col("kind").is_in(list(kinds)))
+
+    rows: list[int] = []
+    left: list[str] = []
+    found: list[str] = []
+    right: list[str] = []
+    for i, text in enumerate(frame["text"].to_list()):
+        if not text:
+            continue
+        norm = unicodedata.normalize("NFKC", text)
+        if not may_hit(norm):
+            continue
+        if norm == text:
+            starts = ends = None
+        else:
+            norm, starts, ends = _aligned_nfkc(text)
+        for s, e in spans_of(norm):
+            if starts is not None and ends is not None:
+                s, e = starts[s], ends[e - 1]
+            before, after = _context(text, s, e, width)
+            rows.append(i)
+            left.append(before)
+            found.append(text[s:e])
+            right.append(after)
+
+    base = frame.select(_KWIC_FROM_UTTERANCES)
+    picked = base[rows] if rows else base.clear()
+    out = picked.with_columns(
+        pl.Series("left", left, dtype=pl.String),
+        pl.Series("keyword", found, dtype=pl.String),
+        pl.Series("right", right, dtype=pl.String),
+    ).select(KWIC_COLUMNS)
+    if groups is not None:
+        keys = zip(out["meeting_id"].to_list(), out["deliberation_group"].to_list(), strict=True)
+        found_groups = [groups.get(k, ([], [])) for k in keys]
+        out = out.with_columns(
+            pl.Series("consultation_labels", [g[0] for g in found_groups], pl.List(pl.String)),
+            pl.Series("titles", [g[1] for g in found_groups], pl.List(pl.String)),
+        )
+    return out
+
+
+def kwic_default(
+    keyword: str | re.Pattern[str], data_dir: str | Path | None = None, **kw: Any
+) -> pl.DataFrame:
+    """:func:`kwic` over the cleaned datasets, with the 諮問 of every hit.
+
+    Loads ``utterances`` and ``consultations`` through :func:`analysis.datasets.load`
+    (``data_dir`` defaults to ``data/processed``); ``kw`` goes to :func:`kwic` (``width``,
+    ``kinds``, ``regex``).
+    """
+    from analysis.datasets import load
+
+    tables = load(data_dir, tables=("utterances", "consultations"))
+    return kwic(tables["utterances"], keyword, consultations=tables["consultations"], **kw)
+
+
+def _require(frame: pl.DataFrame, columns: Iterable[str], name: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} lacks column(s) {missing}")
