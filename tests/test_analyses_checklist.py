@@ -143,6 +143,7 @@ def test_remark_counts_and_kinds_switch():
     assert staff.row(1, named=True)["labels"] == ["イ", "ウ"]
     q = preparation_checklist(world(), "outsourcing", kinds=("question",))
     assert q.filter(pl.col("topic") == "staffing")["deliberations"].to_list() == [1]
+    assert preparation_checklist(world(), "outsourcing", kinds="question").equals(q)
 
 
 def test_examples_limit_and_before():

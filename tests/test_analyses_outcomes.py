@@ -75,6 +75,7 @@ def register() -> pl.DataFrame:
     ]
     df = pl.DataFrame(rows, schema=cols, orient="row")
     return df.with_columns(
+        consultation_id=pl.format("c{}", pl.int_range(1, pl.len() + 1)),
         commitments=pl.col("follow_ups"),
         corrections=pl.lit(0),
         requests=pl.lit(0),
@@ -89,6 +90,8 @@ def test_approval_rates_by_category():
     assert (a["wilson_low"], a["wilson_high"]) == pytest.approx(wilson_interval(2, 3))
     assert (a["n_approved"], a["n_approved_with_conditions"], a["n_rejected"]) == (1, 1, 1)
     assert a["n_unknown"] == 1
+    assert a["consultation_ids"] == ["c1", "c2", "c3", "c4"]
+    assert a["not_approved_ids"] == ["c3", "c4"]
     b = r.filter(pl.col("category") == "B").row(0, named=True)
     assert (b["n"], b["approved"], b["rate"]) == (2, 0, 0.0)
     assert (b["n_deferred"], b["n_withdrawn"]) == (1, 1)
@@ -137,6 +140,7 @@ def test_outcome_profile():
     assert a["with_follow_ups"] == 2
     assert a["follow_ups_per_consultation"] == pytest.approx(3 / 4)
     assert a["questions_per_consultation"] == pytest.approx(9 / 4)
+    assert (a["conditioned_ids"], a["other_outcome_ids"]) == (["c2"], ["c3"])
     b = p.filter(pl.col("category") == "B").row(0, named=True)
     assert (b["deferred"], b["withdrawn"]) == (1, 1)
     assert b["deferral_rate"] == pytest.approx(0.5)

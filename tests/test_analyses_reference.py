@@ -10,7 +10,6 @@ import pytest
 
 from analysis.analyses import (
     SENSITIVE_KINDS,
-    TOPIC_CODES,
     known_topic_codes,
     load_category_labels,
     load_legal_regimes,
@@ -54,7 +53,7 @@ def test_legal_regimes_file():
 def test_topic_safeguard_map_file():
     m = load_topic_safeguard_map()
     assert m.columns == ["topic", "measure"]
-    assert set(m["topic"]) <= set(TOPIC_CODES)
+    assert set(m["topic"]) <= set(known_topic_codes())
     assert set(m["measure"]) <= set(load_taxonomy()["measure"])
     assert m.height == m.unique().height
 
@@ -105,14 +104,19 @@ def test_legal_regimes_checks(tmp_path):
     assert r.schema["start"] == pl.Date
 
 
+RULES = "- code: network_media\n  label_ja: 回線\n  rule: 回線\n"
+
+
 def test_topic_map_checks(tmp_path):
     tax = pl.DataFrame(
         {"measure": ["encryption"], "control_category": ["technical"], "label_ja": ["暗号化"]}
     )
     d = _write(tmp_path / "a", "topic_safeguard_map.csv", "topic,measure\nnetwork,encryption\n")
+    _write(d, "topic_rules.yml", RULES)
     with pytest.raises(ReferenceError, match="unknown topic 'network'"):
         load_topic_safeguard_map(d, taxonomy=tax)
     d = _write(tmp_path / "b", "topic_safeguard_map.csv", "topic,measure\nnetwork_media,vpn\n")
+    _write(d, "topic_rules.yml", RULES)
     with pytest.raises(ReferenceError, match="unknown measure 'vpn'"):
         load_topic_safeguard_map(d, taxonomy=tax)
     d = _write(
@@ -120,29 +124,35 @@ def test_topic_map_checks(tmp_path):
         "topic_safeguard_map.csv",
         "topic,measure,note\nnetwork_media,encryption,x\nnetwork_media,encryption,y\n",
     )
+    _write(d, "topic_rules.yml", RULES)
     assert load_topic_safeguard_map(d, taxonomy=tax).rows() == [("network_media", "encryption")]
 
 
 def test_known_topic_codes_read_the_rule_file(tmp_path):
-    assert known_topic_codes(tmp_path / "nowhere") == TOPIC_CODES
+    from analysis.coding_rules import RuleError
+
+    with pytest.raises(RuleError, match="missing"):
+        known_topic_codes(tmp_path / "nowhere")
     d = _write(
         tmp_path / "a",
         "topic_rules.yml",
-        "- code: staffing\n  rule: 職員\n- code: my_number\n  rule: マイナンバー\n",
+        "- code: staffing\n  label_ja: 職員\n  rule: 職員\n"
+        "- code: my_number\n  label_ja: 番号\n  rule: マイナンバー\n",
     )
-    assert known_topic_codes(d) == (*TOPIC_CODES, "my_number")
-    d = _write(tmp_path / "b", "topic_rules.yml", "topics:\n  pets: {rule: 犬}\n")
-    assert known_topic_codes(d)[-1] == "pets"
-    d = _write(tmp_path / "c", "topic_rules.yml", "- [unclosed\n")
-    assert known_topic_codes(d) == TOPIC_CODES
+    assert known_topic_codes(d) == ("staffing", "my_number")
+    assert "recording_camera" in known_topic_codes()
+
+
+def test_topic_map_codes_must_be_known(tmp_path):
     tax = pl.DataFrame(
         {"measure": ["encryption"], "control_category": ["technical"], "label_ja": ["暗号化"]}
     )
-    _write(d, "topic_safeguard_map.csv", "topic,measure\nmy_number,encryption\n")
+    d = _write(tmp_path / "a", "topic_safeguard_map.csv", "topic,measure\nmy_number,encryption\n")
+    _write(d, "topic_rules.yml", RULES)
     with pytest.raises(ReferenceError, match="unknown topic 'my_number'"):
         load_topic_safeguard_map(d, taxonomy=tax)
-    _write(tmp_path / "a", "topic_safeguard_map.csv", "topic,measure\nmy_number,encryption\n")
-    assert load_topic_safeguard_map(tmp_path / "a", taxonomy=tax).height == 1
+    _write(d, "topic_rules.yml", RULES + "- code: my_number\n  label_ja: 番号\n  rule: 番号\n")
+    assert load_topic_safeguard_map(d, taxonomy=tax).height == 1
 
 
 def test_map_topics_exist_in_rule_file_when_present():

@@ -255,6 +255,7 @@ def test_uncovered_topics():
     q_only = uncovered_topics(topics, utt, sg, TOPIC_MAP, kinds=("question",))
     staff = q_only.filter(pl.col("topic") == "staffing").row(0, named=True)
     assert staff["seqs"] == [3]
+    assert uncovered_topics(topics, utt, sg, TOPIC_MAP, kinds="question").equals(q_only)
     with_unmapped = uncovered_topics(topics, utt, sg, TOPIC_MAP, include_unmapped=True)
     cost = with_unmapped.filter(pl.col("topic") == "cost").row(0, named=True)
     assert not cost["mapped"] and cost["expected_measures"] == []

@@ -188,10 +188,16 @@ def build(
     if not seen_ids:
         raise BuildError(f"{raw_dir}: no file could be read as minutes ({len(rejected)} rejected)")
 
-    from analysis.topics import code_topics
+    from analysis.topics import code_topics, with_topic_diagnostics
 
     tables = frames(combined)
-    tables["question_topics"] = code_topics(tables["utterances"], reference_dir)
+    try:
+        tables["question_topics"] = code_topics(tables["utterances"], reference_dir)
+        tables["diagnostics"] = with_topic_diagnostics(
+            tables["diagnostics"], tables["question_topics"], reference_dir
+        )
+    except ReferenceError as exc:
+        raise BuildError(str(exc)) from None
     try:
         tables = validate_all(tables)
     except ValidationError as exc:

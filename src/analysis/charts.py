@@ -19,6 +19,7 @@ browser, for print and slides.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import threading
@@ -93,7 +94,7 @@ CATEGORY_SHAPES: dict[str, str] = {
     "external_provision": "cross",
     "online_connection": "triangle-down",
     "sensitive_collection": "triangle-right",
-    "other": "stroke",
+    "other": "triangle-left",
 }
 assert tuple(CATEGORY_COLORS) == CATEGORIES == tuple(CATEGORY_DASHES) == tuple(CATEGORY_SHAPES)
 
@@ -201,6 +202,16 @@ def council_theme() -> alt.theme.ThemeConfig:
         "tickColor": "#666666",
         "labelColor": "#222222",
         "titleColor": "#222222",
+        "labelSeparation": 6,
+    }
+    # Japanese reads badly on its side: the y-axis title stands level, above the axis.
+    axis_y = {
+        "titleAngle": 0,
+        "titleAlign": "right",
+        "titleAnchor": "end",
+        "titleBaseline": "bottom",
+        "titleX": 0,
+        "titleY": -8,
     }
     return {
         "background": "white",
@@ -216,6 +227,7 @@ def council_theme() -> alt.theme.ThemeConfig:
                 "offset": 10,
             },
             "axis": axis,
+            "axisY": axis_y,
             "legend": {
                 "labelFontSize": s["label"],
                 "titleFontSize": s["legend_title"],
@@ -277,14 +289,29 @@ def javascript_bundle() -> str:
     )
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def escape_json_for_html(value: Any) -> str:
     """JSON for a ``<script type="application/json">`` element that no data can break out of.
 
     ``<``, ``>`` and ``&`` become ``\\u003c``, ``\\u003e`` and ``\\u0026`` (and U+2028/U+2029
     are escaped), so text from the minutes such as ``</script>`` or ``<!--`` cannot end the
     element or change how the HTML parser reads it. ``JSON.parse`` gives back the exact text.
+    NaN and infinity, which JSON cannot hold, become null.
     """
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # NaN or infinity (polars data keeps them): JSON has only null
+        text = json.dumps(_finite(value), ensure_ascii=False, separators=(",", ":"))
     return (
         text.replace("&", "\\u0026")
         .replace("<", "\\u003c")

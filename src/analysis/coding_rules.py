@@ -48,6 +48,8 @@ words it contains.
 from __future__ import annotations
 
 import itertools
+import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -79,6 +81,7 @@ _SPACES = frozenset(" \t\r\n\u3000")
 _SPECIAL = frozenset("|&!(),\"'")
 _KEYWORDS = {"or": "OR", "and": "AND", "not": "NOT"}
 _FUNCTIONS = ("near", "seq")
+_ASCII_UPPER = re.compile("[A-Z]")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -136,7 +139,9 @@ class RuleError(ReferenceError):
 
 def fold_case(text: str) -> str:
     """Lower-case the Latin letters A–Z only (the length of the text never changes)."""
-    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+    if text.isascii():
+        return text.lower()
+    return text.translate(_ASCII_LOWER) if _ASCII_UPPER.search(text) else text
 
 
 def _normalise_word(word: str) -> str:
@@ -200,7 +205,7 @@ class Term:
     """A word or phrase; ``key`` is its normalised, case-folded form."""
 
     key: str
-    column: int = 0
+    column: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +280,7 @@ class _Parser:
 
     def parse(self) -> Node:
         if self.tok.kind == "END":
-            raise self.fail("the rule is empty")
+            raise RuleError("the rule is empty")
         node = self.or_expr()
         if self.tok.kind != "END":
             tok = self.tok
@@ -352,6 +357,11 @@ class _Parser:
                 alts = [self.alternative()]
                 while self.take("OR"):
                     alts.append(self.alternative())
+                if self.tok.kind not in ("RPAREN", "END"):
+                    raise self.fail(
+                        f"inside {func.value}(), parentheses hold words joined by '|'; "
+                        f"found {_describe(self.tok)}"
+                    )
                 self.close(tok)
                 args.append(tuple(alts))
             else:
@@ -468,14 +478,23 @@ def _evaluate_near(node: Near, t: _Text) -> frozenset[str] | None:
         ]
         if not occ:
             return None
-        per_arg.append(occ)
+        per_arg.append(sorted(occ))
+    first_starts = [[o[0] for o in occ] for occ in per_arg[1:]]
+    # In a qualifying combination any two starts are at most distance + longest word apart:
+    # anchor on each occurrence of the first argument and try only the others that near.
+    reach = node.distance + max(e - s for occ in per_arg for s, e, _ in occ)
     found: set[str] = set()
-    for combo in itertools.product(*per_arg):
-        spans = combo if node.ordered else sorted(combo)
-        if all(spans[k][0] >= spans[k - 1][1] for k in range(1, len(spans))) and (
-            spans[-1][0] - spans[0][1] <= node.distance
-        ):
-            found.update(key for _, _, key in combo)
+    for anchor in per_arg[0]:
+        others = [
+            occ[bisect_left(starts, anchor[0] - reach) : bisect_right(starts, anchor[0] + reach)]
+            for occ, starts in zip(per_arg[1:], first_starts, strict=True)
+        ]
+        for combo in itertools.product((anchor,), *others):
+            spans = combo if node.ordered else sorted(combo)
+            if all(spans[k][0] >= spans[k - 1][1] for k in range(1, len(spans))) and (
+                spans[-1][0] - spans[0][1] <= node.distance
+            ):
+                found.update(key for _, _, key in combo)
     return frozenset(found) if found else None
 
 
@@ -521,17 +540,23 @@ def _in_text_order(keys: Iterable[str], t: _Text) -> list[str]:
     """The words as written, by first occurrence; an occurrence inside a longer one of the words
     (委託 inside 再委託) does not count, so that a word is not reported twice."""
     occ = {key: t.occurrences(key) for key in keys}
-    spans_all = [span for spans in occ.values() for span in spans]
+    if len(occ) == 1 or not any(a != b and a in b for a in occ for b in occ):
+        firsts = sorted((spans[0][0], spans[0][1]) for spans in occ.values() if spans)
+        return list(dict.fromkeys(t.text[s:e] for s, e in firsts))
+    spans_all = sorted(span for spans in occ.values() for span in spans)
+    starts = [s for s, _ in spans_all]
+    longest = max((e - s for s, e in spans_all), default=0)
+
+    def inside_another(s: int, e: int) -> bool:
+        # a span that contains (s, e) starts in [e - longest, s]
+        lo, hi = bisect_left(starts, e - longest), bisect_right(starts, s)
+        return any(e <= e2 and e2 - s2 > e - s for s2, e2 in spans_all[lo:hi])
+
     firsts = []
     for spans in occ.values():
-        free = [
-            (s, e)
-            for s, e in spans
-            if not any(s2 <= s and e <= e2 and e2 - s2 > e - s for s2, e2 in spans_all)
-        ]
+        free = next(((s, e) for s, e in spans if not inside_another(s, e)), None)
         if free:
-            s, e = free[0]
-            firsts.append((s, t.text[s:e]))
+            firsts.append((free[0], t.text[free[0] : free[1]]))
     out: list[str] = []
     for _, word in sorted(firsts):
         if word not in out:
@@ -598,7 +623,10 @@ class RuleSet:
         return out
 
     def match_many(self, texts: Sequence[str | None]) -> list[dict[str, list[str]]]:
-        """:meth:`match` for each text (None → no match), with one word search over all texts."""
+        """:meth:`match` for each text (None → no match), with one word search over all texts.
+
+        Equal texts are matched once and share one result dict: do not modify the results.
+        """
         import polars as pl
 
         if not self.rules or not len(texts):

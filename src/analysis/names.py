@@ -16,9 +16,23 @@ MEMBER_ROLE_SUFFIXES = (("副会長", "vice_chair"), ("会長", "chair"), ("委�
 _SEPARATORS = re.compile(r"[、，,\s　]+")
 
 
+_ROLE_WORDS = frozenset(("会長", "副会長", "委員", "委員長"))
+
+
 def split_list(text: str) -> list[str]:
-    """Split an attendance list on 、 , and white space."""
-    return [t for t in _SEPARATORS.split(text.strip()) if t]
+    """Split an attendance list on 、 , and white space.
+
+    A role written apart from its name (``藤崎 会長、牛島 委員``) stays with the name.
+    """
+    out: list[str] = []
+    for t in _SEPARATORS.split(text.strip()):
+        if not t:
+            continue
+        if t in _ROLE_WORDS and out and out[-1] not in _ROLE_WORDS:
+            out[-1] += t
+        else:
+            out.append(t)
+    return out
 
 
 def member_role(token: str) -> tuple[str, str | None]:

@@ -184,7 +184,7 @@ TABLES: tuple[Table, ...] = (
             C(
                 "deliberation_group",
                 "str",
-                "Key shared by 諮問 deliberated together, e.g. `tama-2020-09-イ・ウ`.",
+                "Labels of the 諮問 deliberated together, e.g. `イ・ウ` (unique with meeting_id).",
             ),
             C("summary", "str", "The 本諮問は… paragraph.", nullable=True),
             C("decision", "str", "Outcome.", choices=DECISIONS),

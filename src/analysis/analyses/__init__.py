@@ -34,7 +34,6 @@ from analysis.analyses.personal_data import (
 )
 from analysis.analyses.reference_data import (
     SENSITIVE_KINDS,
-    TOPIC_CODES,
     known_topic_codes,
     load_category_labels,
     load_legal_regimes,
@@ -54,7 +53,6 @@ from analysis.analyses.safeguards import (
 
 __all__ = [
     "SENSITIVE_KINDS",
-    "TOPIC_CODES",
     "approval_rates",
     "consultation_register",
     "coverage_matrix",

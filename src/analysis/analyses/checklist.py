@@ -50,7 +50,7 @@ def preparation_checklist(
     category: str,
     *,
     examples: int = 3,
-    kinds: Iterable[str] = ("question", "remark"),
+    kinds: str | Iterable[str] = ("question", "remark"),
     before: date | None = None,
 ) -> pl.DataFrame:
     """Topics members raised in past 諮問 of ``category``, each with example questions and answers.
@@ -69,7 +69,7 @@ def preparation_checklist(
     answer_orgs, answer_lines.
     """
     validate_choice("category", category, CATEGORIES)
-    kinds = validate_choices("kinds", list(kinds), UTTERANCE_KINDS)
+    kinds = validate_choices("kinds", kinds, UTTERANCE_KINDS)
     if examples < 1:
         raise ValueError(f"examples must be at least 1; got {examples}")
 

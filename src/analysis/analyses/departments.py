@@ -51,21 +51,20 @@ def department_summary(
     rows = register
     if level == "department":
         rows = explode_list(register, "departments", "department")
-    base = rows.group_by(keys).agg(
-        *[count((pl.col("category") == c).sum()).alias(f"n_{c}") for c in CATEGORIES],
-        consultations=count(pl.len()),
-        deliberations=count(pl.struct(*GROUP_KEY).n_unique()),
-        meetings=count(pl.col("meeting_id").n_unique()),
-        consultation_ids=pl.col("consultation_id"),
-        first_date=pl.col("date").min(),
-        last_date=pl.col("date").max(),
-    )
-    figure_rows = rows.unique([*keys, *GROUP_KEY], keep="first") if count_groups_once else rows
-    figures = figure_rows.group_by(keys).agg(
-        *[count(pl.col(f).sum()).alias(f) for f in _GROUP_FIGURES]
-    )
+    # With count_groups_once, a deliberation's figures count on its first row in each unit only.
+    first = pl.struct(*GROUP_KEY).is_first_distinct() if count_groups_once else pl.lit(True)
     return (
-        base.join(figures, on=keys, how="left", nulls_equal=True)
+        rows.group_by(keys)
+        .agg(
+            *[count((pl.col("category") == c).sum()).alias(f"n_{c}") for c in CATEGORIES],
+            *[count(pl.col(f).filter(first).sum()).alias(f) for f in _GROUP_FIGURES],
+            consultations=count(pl.len()),
+            deliberations=count(pl.struct(*GROUP_KEY).n_unique()),
+            meetings=count(pl.col("meeting_id").n_unique()),
+            consultation_ids=pl.col("consultation_id"),
+            first_date=pl.col("date").min(),
+            last_date=pl.col("date").max(),
+        )
         .with_columns(
             questions_per_consultation=pl.when(pl.col("consultations") > 0).then(
                 pl.col("questions") / pl.col("consultations")

@@ -69,7 +69,8 @@ def approval_rates(register: pl.DataFrame, by: str = "category", z: float = 1.96
     Columns: <by>, consultations (all 諮問), n (those with a known decision: ``unknown`` is left
     out of the rate), approved (approved + approved_with_conditions), rate (approved / n),
     wilson_low, wilson_high, then one count per decision: n_approved,
-    n_approved_with_conditions, n_rejected, n_deferred, n_withdrawn, n_unknown.
+    n_approved_with_conditions, n_rejected, n_deferred, n_withdrawn, n_unknown; and, to trace
+    the figures back, consultation_ids (all) and not_approved_ids (any other decision).
     """
     rows, key = _grouped(register, by)
     decision = pl.col("decision")
@@ -78,6 +79,8 @@ def approval_rates(register: pl.DataFrame, by: str = "category", z: float = 1.96
         consultations=count(pl.len()),
         n=count(decision.is_in(DECIDED).sum()),
         approved=count(decision.is_in(APPROVED).sum()),
+        consultation_ids=pl.col("consultation_id"),
+        not_approved_ids=pl.col("consultation_id").filter(~decision.is_in(APPROVED)),
     )
     low, high = wilson_exprs(pl.col("approved"), pl.col("n"), z)
     return (
@@ -95,6 +98,8 @@ def approval_rates(register: pl.DataFrame, by: str = "category", z: float = 1.96
             "wilson_low",
             "wilson_high",
             *[f"n_{d}" for d in (*DECIDED, "unknown")],
+            "consultation_ids",
+            "not_approved_ids",
         )
         .sort(key, nulls_last=True)
     )
@@ -107,7 +112,8 @@ def outcome_profile(register: pl.DataFrame, by: str = "category") -> pl.DataFram
     ``conditions`` is filled), conditions_share, deferred, withdrawn, rejected, deferral_rate,
     withdrawal_rate, with_follow_ups (諮問 whose deliberation produced any follow-up),
     follow_ups_per_consultation, commitments_per_consultation, corrections_per_consultation,
-    requests_per_consultation, questions_per_consultation.
+    requests_per_consultation, questions_per_consultation, conditioned_ids (the 諮問 with
+    conditions) and other_outcome_ids (rejected, deferred or withdrawn).
 
     Per-諮問 figures average the register's columns, where every 諮問 of a group carries the
     group's questions and follow-ups.
@@ -128,6 +134,10 @@ def outcome_profile(register: pl.DataFrame, by: str = "category") -> pl.DataFram
         corrections_per_consultation=pl.col("corrections").mean(),
         requests_per_consultation=pl.col("requests").mean(),
         questions_per_consultation=pl.col("questions").mean(),
+        conditioned_ids=pl.col("consultation_id").filter(conditioned),
+        other_outcome_ids=pl.col("consultation_id").filter(
+            decision.is_in(("rejected", "deferred", "withdrawn"))
+        ),
     )
     c = pl.col("consultations")
     return (
@@ -152,6 +162,8 @@ def outcome_profile(register: pl.DataFrame, by: str = "category") -> pl.DataFram
             "corrections_per_consultation",
             "requests_per_consultation",
             "questions_per_consultation",
+            "conditioned_ids",
+            "other_outcome_ids",
         )
         .sort(key, nulls_last=True)
     )

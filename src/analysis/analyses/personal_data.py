@@ -86,10 +86,11 @@ def flag_sensitive_items(
 ) -> pl.DataFrame:
     """Item rows that match a sensitive pattern, one row per (item row, sensitive label).
 
-    A pattern matches when it is a substring of ``item_norm`` or of ``item_group`` (both
-    compared after NFKC normalisation). When several patterns of one label match a row, the
-    row appears once for that label, with the first pattern found in the item itself (else in
-    its group); ``matched_in`` says where (``item`` or ``item_group``).
+    A pattern matches when it is a substring of ``item_norm`` (NFKC-normalised by the build) or
+    of ``item_group`` (normalised here); patterns are NFKC-normalised too. When several patterns
+    of one label match a row, the row appears once for that label, with the first pattern found
+    in the item itself (else in its group); ``matched_in`` says where (``item`` or
+    ``item_group``).
     ``sensitive_items`` (pattern, label_ja, kind) defaults to
     ``data/reference/sensitive_items.csv``.
 
@@ -101,9 +102,7 @@ def flag_sensitive_items(
         return pl.DataFrame(schema=_FLAG_SCHEMA)
     plist = patterns["pattern"].to_list()
     rows = personal_data_items.with_row_index("_row").with_columns(
-        _in_item=pl.col("item_norm")
-        .str.normalize("NFKC")
-        .str.extract_many(plist, overlapping=True),
+        _in_item=pl.col("item_norm").str.extract_many(plist, overlapping=True),  # NFKC already
         _in_group=pl.col("item_group")
         .str.normalize("NFKC")
         .str.extract_many(plist, overlapping=True),

@@ -24,26 +24,6 @@ import polars as pl
 from analysis.paths import reference_dir
 from analysis.reference import ReferenceError, load_reference
 
-# Topic codes of the question coding rules (data/reference/topic_rules.yml).
-TOPIC_CODES = (
-    "staffing",
-    "access_control",
-    "outsourcing_subcontracting",
-    "retention_deletion",
-    "recording_camera",
-    "consent_notice",
-    "cost",
-    "incident_risk",
-    "network_media",
-    "data_items",
-    "other_municipalities",
-    "citizen_service",
-    "children_school",
-    "reporting_audit",
-    "systems_devices",
-    "purpose_necessity",
-)
-
 # Kinds of sensitive personal data (column ``kind`` of sensitive_items.csv).
 SENSITIVE_KINDS = (
     "special_care",  # 要配慮個人情報 (APPI Art. 2(3)): 信条, 病歴, 障害, 犯罪の経歴 …
@@ -178,31 +158,13 @@ def load_legal_regimes(directory: str | Path | None = None) -> pl.DataFrame:
 
 
 def known_topic_codes(directory: str | Path | None = None) -> tuple[str, ...]:
-    """:data:`TOPIC_CODES`, plus any further code defined in ``topic_rules.yml`` if it exists.
+    """The topic codes defined in ``topic_rules.yml`` (the one source of topic codes).
 
-    The rule file is a YAML list of entries with a ``code`` (a mapping ``topics:`` of such
-    entries, or of code → entry, is read too). A missing or unreadable file adds nothing.
+    Raises :class:`~analysis.coding_rules.RuleError` when the rule file is missing or broken.
     """
-    path = _dir(directory) / "topic_rules.yml"
-    extra: list[str] = []
-    if path.is_file():
-        import yaml
+    from analysis.topics import load_topic_rules, rules_path
 
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError):
-            data = None
-        if isinstance(data, dict):
-            data = data.get("topics", data)
-        if isinstance(data, dict):
-            extra = [str(k) for k in data]
-        elif isinstance(data, list):
-            extra = [
-                str(e.get("code") or e.get("topic"))
-                for e in data
-                if isinstance(e, dict) and (e.get("code") or e.get("topic"))
-            ]
-    return TOPIC_CODES + tuple(c for c in dict.fromkeys(extra) if c not in TOPIC_CODES)
+    return tuple(r.code for r in load_topic_rules(rules_path(_dir(directory))))
 
 
 def load_topic_safeguard_map(

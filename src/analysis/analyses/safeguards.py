@@ -200,7 +200,7 @@ def topic_safeguard_coverage(
     safeguards: pl.DataFrame,
     topic_measure_map: pl.DataFrame,
     *,
-    kinds: Iterable[str] = ("question", "remark"),
+    kinds: str | Iterable[str] = ("question", "remark"),
     include_unmapped: bool = False,
 ) -> pl.DataFrame:
     """Each topic the council raised in a deliberation, and whether a stated safeguard covers it.
@@ -215,12 +215,18 @@ def topic_safeguard_coverage(
     deliberation_group, topic, utterances, seqs, source_lines, matched (trigger words), mapped,
     expected_measures, stated_measures, covering_measures, covered.
     """
-    kinds = validate_choices("kinds", list(kinds), UTTERANCE_KINDS)
+    kinds = validate_choices("kinds", kinds, UTTERANCE_KINDS)
     said = utterances.select(*GROUP_KEY, "seq", "speaker_role", "kind", "source_line").filter(
         pl.col("speaker_role").is_in(COUNCIL_ROLES) & pl.col("kind").is_in(kinds)
     )
+    expected = topic_measure_map.group_by("topic").agg(
+        expected_measures=pl.col("measure").unique(maintain_order=True)
+    )
+    topics = question_topics.select(*GROUP_KEY, "seq", "topic", "matched")
+    if not include_unmapped:
+        topics = topics.filter(pl.col("topic").is_in(expected["topic"].to_list()))
     raised = (
-        question_topics.join(said, on=[*GROUP_KEY, "seq"], how="inner")
+        topics.join(said, on=[*GROUP_KEY, "seq"], how="inner")
         .sort(*GROUP_KEY, "seq")
         .group_by(*GROUP_KEY, "topic", maintain_order=True)
         .agg(
@@ -228,15 +234,17 @@ def topic_safeguard_coverage(
             seqs=pl.col("seq").unique(maintain_order=True),
             source_lines=pl.col("source_line").unique(maintain_order=True),
             matched=pl.col("matched").drop_nulls().unique(maintain_order=True),
+            _first_line=pl.col("source_line").min(),
         )
     )
-    expected = topic_measure_map.group_by("topic").agg(
-        expected_measures=pl.col("measure").unique(maintain_order=True)
-    )
-    stated = safeguards.group_by(*GROUP_KEY).agg(
-        stated_measures=pl.col("measure")
-        .filter(pl.col("measure") != UNCLASSIFIED)
-        .unique(maintain_order=True)
+    stated = (
+        safeguards.join(raised.select(*GROUP_KEY).unique(), on=list(GROUP_KEY), how="semi")
+        .group_by(*GROUP_KEY)
+        .agg(
+            stated_measures=pl.col("measure")
+            .filter(pl.col("measure") != UNCLASSIFIED)
+            .unique(maintain_order=True)
+        )
     )
     empty_list = pl.lit([], pl.List(pl.String))
     out = (
@@ -254,11 +262,7 @@ def topic_safeguard_coverage(
         )
         .with_columns(covered=pl.col("covering_measures").list.len() > 0)
     )
-    if not include_unmapped:
-        out = out.filter(pl.col("mapped"))
-    return out.sort(
-        pl.col("meeting_id"), pl.col("source_lines").list.first(), pl.col("topic")
-    ).select(
+    return out.sort("meeting_id", "_first_line", "topic").select(
         *GROUP_KEY,
         "topic",
         "utterances",
@@ -279,7 +283,7 @@ def uncovered_topics(
     safeguards: pl.DataFrame,
     topic_measure_map: pl.DataFrame | None = None,
     *,
-    kinds: Iterable[str] = ("question", "remark"),
+    kinds: str | Iterable[str] = ("question", "remark"),
     include_unmapped: bool = False,
 ) -> pl.DataFrame:
     """Topics members raised in a deliberation that no stated safeguard of it covers.

@@ -302,10 +302,8 @@ def _date_of(fy: int, session: int, per_year: int, rng: random.Random) -> dt.dat
     span = 360 // per_year
     offset = (session - 1) * 360 // per_year + rng.randrange(max(1, min(14, span)))
     d = dt.date(fy, 4, 1) + dt.timedelta(days=offset)
-    if d.weekday() == 5:  # Saturday -> Friday
-        d -= dt.timedelta(days=1)
-    elif d.weekday() == 6:  # Sunday -> Monday
-        d += dt.timedelta(days=1)
+    if d.weekday() >= 5:  # a weekend: the Monday after (still in the fiscal year)
+        d += dt.timedelta(days=7 - d.weekday())
     return d
 
 
@@ -327,9 +325,10 @@ def plan(n: int, seed: int = 0, seed_path: Path | None = None) -> list[Meeting]:
     """The meetings of a corpus of ``n``: pure and deterministic for (``n``, ``seed``).
 
     Fiscal years 1989..2025 take ``max(2, ceil(n / 37))`` sessions each, in the order of
-    :func:`_year_order`; session ``s`` of ``S`` falls ``(s - 1) * 360 / S`` days after 1 April
-    (plus up to two weeks, moved off weekends). Fiscal 2019 is 平成31年度 for a meeting held
-    in April 2019 and, after that, 令和元年度 or 平成31年度 at random (both forms occur).
+    :func:`_year_order`; session ``s`` of ``S`` falls ``(s - 1) * 360 / S`` days after
+    1 April (plus up to two weeks; a weekend moves to the Monday after). Fiscal 2019 is
+    平成31年度 for a meeting held in April 2019 and, after that, 令和元年度 or 平成31年度 at
+    random (both forms occur).
     """
     if n < 1:
         raise ValueError(f"a corpus needs at least one meeting, not {n}")

@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from analysis.normalise import clean_line, find_repeated_lines, find_running_headers
+from analysis.normalise import (
+    clean_line,
+    find_repeated_lines,
+    find_running_headers,
+    is_page_artifact,
+)
 
 # A sentence (or a list item) is complete when its last character is one of these.
 TERMINATORS = "。．.！!？?」）)】〕"
@@ -65,7 +70,13 @@ def prepare(raw_lines: tuple[str, ...] | list[str], pages: tuple[int, ...] | Non
             ln.role = "blank"
         lines.append(ln)
     prep = Prepared(lines)
-    for idx in sorted(find_running_headers([ln.text for ln in lines], pages)):
+    if pages is None:
+        # a text file: find_running_headers keeps only the page-number lines, judged on the
+        # cleaned text, which is at hand (no need to clean every line again)
+        artifacts = [i for i, ln in enumerate(lines) if ln.text and is_page_artifact(ln.text)]
+    else:
+        artifacts = sorted(find_running_headers([ln.raw for ln in lines], pages))
+    for idx in artifacts:
         ln = lines[idx]
         if not ln.blank:
             ln.mark("page_artifact")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from analysis import jpdate
 from analysis.names import member_role, split_list, split_person
 from analysis.normalise import to_norm
-from analysis.parse import head, outcomes
+from analysis.parse import decisions, head
 from analysis.parse.lines import Finding, line_at, prepare
 from analysis.parse.segment import Block, segment
 from analysis.parse.speech import (
@@ -78,6 +78,8 @@ RE_SUMMARY = re.compile(r"^(?:本諮問|本件|本報告|本議題)(?:は|につ
 RE_REASON = re.compile(r"^[^、。]{0,20}理由は")
 RE_RAW_LABEL = re.compile(r"^\s*(?:[-*・•]\s*)?(?:\*\*)?〔([^〕]+)〕")
 _MEMBER_ROLES = ("chair", "vice_chair", "member")
+# First line of a generated benchmark meeting (analysis.bench.corpus.MARKER); never in real minutes.
+SYNTHETIC = "【合成データ】"
 
 
 # ============================================================================== entry point
@@ -122,7 +124,9 @@ class _Parser:
         self.delibs: list[_Delib] = []
         self.closing: dict = {"signatories": []}
         self.staff_departments: list[str] = []
-        self._staff_mode = "department"
+        # secretariat or department: who the staff lines list (【事務局】, 【実施機関】)
+        self._staff_mode: str | None = None
+        self._members_present: list[dict] = []
         self.title_block: Block | None = None
         self._bureaus = ref.bureaus
         self._departments = ref.departments
@@ -168,6 +172,10 @@ class _Parser:
             if b is self.title_block:
                 self._mark(b, "title")
                 self.meeting["title"] = b.text()
+                continue
+            if b.section == "head" and b.kind == "paragraph" and b.text().startswith(SYNTHETIC):
+                self._mark(b, "meeting_info")  # a generated benchmark meeting says so
+                self.meeting["is_synthetic"] = True
                 continue
             if b.kind == "info":
                 self._info(b)
@@ -215,6 +223,19 @@ class _Parser:
                 continue
             self._unplaced(b)
         self._close(current)
+        self._drop_listings()
+
+    def _drop_listings(self) -> None:
+        """Headers that were only the agenda's list: each is deliberated under a later header."""
+        deliberated = {(d.kind, lab) for d in self.delibs if d.started for lab in d.labels}
+        kept = []
+        for d in self.delibs:
+            if not d.started and all((d.kind, lab) in deliberated for lab in d.labels):
+                for h in d.headers:
+                    self._mark(h, "agenda")
+                continue
+            kept.append(d)
+        self.delibs = kept
 
     def _close(self, delib: _Delib | None) -> None:
         if delib is not None:
@@ -255,7 +276,7 @@ class _Parser:
         if b.kind == "paragraph" and b.section != "closing":
             if d.decisions:
                 i = len(d.decisions) - 1
-                if outcomes.conditions_follow(d.decisions[i].text()):
+                if decisions.conditions_follow(d.decisions[i].text()):
                     d.conditions.setdefault(i, []).append(b)
                     return True
                 return False
@@ -320,7 +341,7 @@ class _Parser:
             if text:
                 self._people(b, _raw_rest(b), role="secretariat", org_text=None, labels=[])
         elif key == "staff":
-            self._staff_mode = "department"
+            self._staff_mode = None  # who is listed is told by the lines below
             if text:  # staff listed on the same line
                 self._people(b, _raw_rest(b), role="department", org_text=None, labels=[])
 
@@ -352,8 +373,10 @@ class _Parser:
             )
 
     def _staff(self, b: Block) -> None:
+        # staff who came for a 諮問 (諮問ア（…課）…) or are listed under 【実施機関】 are the
+        # department's; a plain (課) line elsewhere lists the secretariat
         mode = self._staff_mode
-        role = "secretariat" if mode == "secretariat" or not b.data["labels"] else "department"
+        role = "department" if b.data["labels"] or mode == "department" else "secretariat"
         self._mark(b, "attendee")
         self._people(
             b,
@@ -369,19 +392,23 @@ class _Parser:
             for d in depts:
                 if d not in self.staff_departments:
                     self.staff_departments.append(d)
-        for token in split_list(people):
-            name, title = split_person(token)
+        people_titles = [split_person(token) for token in split_list(people)]
+        line_org = None
+        if not depts:
+            # no (課) written: the department a title on the line names (岩田文書法制課長)
+            line_org = next(
+                (d for _, t in people_titles if t for d in self._departments if d in t), None
+            )
+        for name, title in people_titles:
             org = None
             row_bureau = bureau
             if len(depts) == 1:
                 org = depts[0]
             elif depts:
                 org = next((d for d in depts if title and d in title), None)
-            elif title:
-                # no (課) written: a department named in the title (文書法制課長)
-                org = next((d for d in self._departments if d in title), None)
-                if org is not None:
-                    row_bureau = self.ref.bureau_of(org)
+            elif line_org is not None:
+                org = next((d for d in self._departments if title and d in title), line_org)
+                row_bureau = self.ref.bureau_of(org)
             row = dict(
                 name=name,
                 role=role,
@@ -535,22 +562,33 @@ class _Parser:
         res = ParseResult(meeting_id)
         T = res.tables
         self._resolve_staff_orgs()
+        self._members_present = [
+            a for a in self.attendees if a["role"] in _MEMBER_ROLES and a["present"]
+        ]
 
         # consultations, utterances and what they state
         present_depts = self.staff_departments
         n_cons = n_reports = 0
         seq = 0
+        seen_ids: set[str] = set()
+        seen_groups: set[str] = set()
         for d in self.delibs:
             if not d.headers:
                 continue
             prefix = "報告" if d.kind == "report" else ""
-            group = prefix + "・".join(d.labels)
+            group = _unique(prefix + "・".join(d.labels), seen_groups)
             cons_rows = []
             presenting: list[str] = []
             for h in d.headers:
                 seq += 1
                 label = h.data["label"]
-                cid = f"{meeting_id}-{prefix}{label}"
+                cid = _unique(f"{meeting_id}-{prefix}{label}", seen_ids)
+                if cid != f"{meeting_id}-{prefix}{label}":
+                    self.warn(
+                        "duplicate_label",
+                        f"agenda label {prefix}{label} is used twice; this item is keyed {cid}",
+                        h.first,
+                    )
                 bureau, depts = self._split_org(h.data["org"]) if h.data.get("org") else (None, [])
                 for dep in depts:
                     if dep not in presenting:
@@ -617,9 +655,13 @@ class _Parser:
         if not self.delibs:
             self.warn("no_consultations", "no 諮問 or 報告 found on the agenda", None)
         if not any(ln.role == "signature" for ln in self.lines):
+            last = self.delibs[-1] if self.delibs else None
+            where = ""
+            if last is not None and last.headers and not last.decisions:
+                where = f"; they end inside the deliberation of {'・'.join(last.labels)}"
             self.warn(
                 "truncated_document",
-                "no closing signature block: the minutes may be truncated",
+                f"no closing signature block: the minutes may be truncated{where}",
                 len(self.lines) or None,
             )
 
@@ -649,7 +691,7 @@ class _Parser:
                 source_format=self.doc.format,
                 source_encoding=self.doc.encoding,
                 source_lines=len(self.lines),
-                is_synthetic=False,
+                is_synthetic=bool(m.get("is_synthetic")),
             )
         )
 
@@ -818,7 +860,7 @@ class _Parser:
                 "unknown_speaker", f"speaker label 〔{label}〕 matches no one present", u.first
             )
             return
-        members = [a for a in self.attendees if a["role"] in _MEMBER_ROLES and a["present"]]
+        members = self._members_present
         if sp.role in _MEMBER_ROLES and members:
             name = label_name(label)
             if name and not any(name.startswith(a["name"]) for a in members):
@@ -892,7 +934,7 @@ class _Parser:
                 (v for v in reversed(d.votes) if previous_end < v.first < blk.first), None
             )
             previous_end = blk.last
-            decision = outcomes.decision_code(text, self.ref.decision_phrases)
+            decision = decisions.decision_code(text, self.ref.decision_phrases)
             if decision is None:
                 self.warn(
                     "decision_unread",
@@ -901,11 +943,11 @@ class _Parser:
                 )
                 decision = "unknown"
             targets: list[dict] = []
-            for label in outcomes.labels_named(text):
+            for label in decisions.labels_named(text):
                 row = by_label.get(label)
                 if row is not None and row not in targets:
                     targets.append(row)
-            for title in outcomes.titles_without_label(text, set(by_label)):
+            for title in decisions.titles_without_label(text, set(by_label)):
                 match = next(
                     (
                         r
@@ -927,13 +969,13 @@ class _Parser:
                 targets = [r for r in cons_rows if r["decision_text"] is None]
             conditions = None
             if decision == "approved_with_conditions":
-                conditions = outcomes.conditions_in(text)
+                conditions = decisions.conditions_in(text)
                 extra = d.conditions.get(i, [])
                 for c in extra:
                     self._mark(c, "decision", group)
                 if conditions is None and extra:
                     parts = [c.text() for c in extra]
-                    heading = outcomes.RE_COND_HEADING
+                    heading = decisions.RE_COND_HEADING
                     conditions = "\n".join(p for p in parts if not heading.match(p))
                 if not conditions:
                     conditions = None
@@ -995,6 +1037,16 @@ class _Parser:
                 f"{'、'.join(signed) or 'nobody'}",
                 self.closing["signatories"][-1][2] if self.closing["signatories"] else None,
             )
+
+
+def _unique(key: str, seen: set[str]) -> str:
+    """``key``, or ``key-2``, ``key-3`` … when it is taken; the result is added to ``seen``."""
+    out, n = key, 1
+    while out in seen:
+        n += 1
+        out = f"{key}-{n}"
+    seen.add(out)
+    return out
 
 
 def head_is_summary(text: str) -> bool:

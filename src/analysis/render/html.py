@@ -18,8 +18,6 @@ import copy
 import re
 from typing import Any
 
-from analysis.charts import FONT
-
 # Tags that hide things in the report (nbconvert's TagRemovePreprocessor conventions).
 REMOVE_CELL_TAGS = ("remove-cell", "remove_cell", "parameters", "injected-parameters")
 REMOVE_INPUT_TAGS = ("remove-input", "remove_input", "hide-input")
@@ -153,6 +151,8 @@ def notebook_to_html(nb: Any, title: str) -> str:
     """The report HTML for an executed notebook: inputs hidden, nothing external."""
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
+
+    from analysis.charts import FONT
 
     template = _TEMPLATE.replace("%(font)s", FONT)
     exporter = HTMLExporter(

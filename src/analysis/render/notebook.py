@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -83,6 +84,9 @@ def read_notebook(path: Path, kernel_name: str | None = None) -> Any:
     if not path.is_file():
         raise RenderError(f"{path}: no such notebook")
     nb = jupytext.read(path)
+    # The executed copy is a plain .ipynb: jupytext's pairing metadata ("formats: py:percent")
+    # would make JupyterLab refuse to open it.
+    nb.metadata.pop("jupytext", None)
     spec = nb.metadata.get("kernelspec") or {}
     if kernel_name or not spec.get("name"):
         nb.metadata["kernelspec"] = {
@@ -171,6 +175,7 @@ class ReportKernel:
         self.kernel_name = kernel_name or DEFAULT_KERNEL
         self.startup_timeout = startup_timeout
         self._km: Any = None
+        self._folders: list[str] = []
         self.reports = 0
         self.starts = 0
 
@@ -184,10 +189,16 @@ class ReportKernel:
                 return self._km
             self.discard()
         if self._km is None:
-            # IPC sockets (a file in the runtime folder) instead of TCP on loopback, where the
-            # platform has them: nothing listens on a port, and ipykernel does not warn.
-            transport = "ipc" if os.name == "posix" else "tcp"
-            self._km = AsyncKernelManager(kernel_name=self.kernel_name, transport=transport)
+            self._km = AsyncKernelManager(kernel_name=self.kernel_name)
+            if os.name == "posix":
+                # IPC sockets instead of TCP on loopback: nothing listens on a port, and
+                # ipykernel does not warn. The socket files go in a private folder (by default
+                # they would land in the working folder).
+                folder = tempfile.mkdtemp(prefix="council-kernel-")
+                self._folders.append(folder)
+                self._km.transport = "ipc"
+                self._km.connection_file = os.path.join(folder, "kernel.json")
+                self._km.ip = os.path.join(folder, "ipc")
             self.starts += 1  # papermill starts it on first use
         return self._km
 
@@ -204,7 +215,12 @@ class ReportKernel:
         except Exception as exc:  # pragma: no cover - best effort
             log.warning("could not stop kernel: %s", exc)
 
-    close = discard
+    def close(self) -> None:
+        """Stop the kernel and remove its socket folders."""
+        self.discard()
+        for folder in self._folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._folders.clear()
 
     def __enter__(self) -> ReportKernel:
         return self

@@ -36,9 +36,9 @@ from analysis import paths
 from analysis.render.naming import ReportNameError, report_name, template_fields
 from analysis.render.notebook import (
     FORMATS,
-    ReportKernel,
     RenderError,
     RenderResult,
+    ReportKernel,
     prepare,
     run_notebook,
 )

@@ -6,13 +6,15 @@ import re
 
 RE_LABEL_IN_DECISION = re.compile(r"(?<![ァ-ヶー])(?P<label>[ア-ヶ])\s*「(?P<title>[^」]+)」")
 RE_QUOTED = re.compile(r"「(?P<title>[^」]+)」")
-# 「…」との意見を付して / …よう意見を付して / 次の意見を付して / 附帯意見 / 条件付きで
+# 「…」との意見を付して, …よう意見を付して, 次の意見を付して, 附帯意見, 条件付き, …を条件としてで
 RE_COND_PHRASE = re.compile(
     r"(?:次の|以下の|下記の)?(?:とおり)?(?:附帯)?(?:意見|条件)を付(?:し|け)|附帯意見|条件付き"
+    r"|を条件(?:として|に)"
 )
 RE_COND_FOLLOWS = re.compile(r"(?:次の|以下の|下記の)(?:とおり)?(?:附帯)?(?:意見|条件)")
 RE_COND_HEADING = re.compile(r"^[（(【〔<＜]?\s*(?:附帯)?(?:意見|条件)\s*[）)】〕>＞]?[:：]?$")
 RE_COND_LEAD = re.compile(r"^.*(?:については|について)[、,]")
+RE_SUBJECT = re.compile(r"諮問|本件")
 RE_COND_TRAIL = re.compile(r"(?:との|という|とする|旨の|ように|よう|の)$")
 
 
@@ -44,9 +46,13 @@ def conditions_in(text: str) -> str | None:
     quotes = list(RE_QUOTED.finditer(before))
     if quotes and quotes[-1].end() == len(before):
         return quotes[-1].group("title")
-    lead = RE_COND_LEAD.match(before)
+    # the opinion is the clause between the subject (…について、) and the phrase
+    lead = RE_COND_LEAD.match(before + "、")
     clause = before[lead.end() :] if lead else before.rsplit("、", 1)[-1]
-    return RE_COND_TRAIL.sub("", clause.strip()) or None
+    clause = RE_COND_TRAIL.sub("", clause.strip())
+    if not clause or RE_SUBJECT.search(clause):
+        return None  # 条件付きで同意: the sentence names no condition
+    return clause
 
 
 def labels_named(text: str) -> list[str]:

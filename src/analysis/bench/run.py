@@ -1,0 +1,816 @@
+"""``python -m analysis.bench``: speed at corpus scale, measured against the issue's targets.
+
+For each corpus size (default 1, 100, 1,000 and 10,000 synthetic meetings; ``--quick``: 1, 100
+and 500) it measures, on a corpus made by :mod:`analysis.bench.corpus`:
+
+* the build end to end (read, parse, validate, write) with one worker and with every core, each
+  in a fresh child process: MB of minutes per second, meetings per second and the peak resident
+  memory of the build process and of its largest worker (``getrusage``);
+* the floor: the same files merely read and split into lines by Python, and the build's time
+  over that floor;
+
+and, once:
+
+* ``import analysis`` in a fresh interpreter (best of 5);
+* every analysis behind the report notebooks (:mod:`analysis.analyses`, :mod:`analysis.topics`,
+  :mod:`analysis.words`), called on the largest corpus's tables in a child process; what does
+  not exist yet is skipped with a note;
+* report rendering (:func:`bench_rendering`): the first report and each further one of a batch
+  in one kernel, against a naive loop of the papermill and ``jupyter nbconvert`` command lines.
+
+It prints a table, marks each target met or missed, and writes everything to JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import inspect
+import itertools
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from analysis import paths
+from analysis.bench.corpus import generate
+
+DEFAULT_SIZES = (1, 100, 1000, 10_000)
+QUICK_SIZES = (1, 100, 500)
+IMPORT_REPEATS = 5
+FLOOR_REPEATS = 3
+
+#: The issue's targets, for a 2-core machine.
+TARGETS = {
+    "build_mb_s_1": 5.0,  # MB/s with one worker, at least
+    "speedup_all": 1.7,  # all cores vs one worker, at least
+    "linear_ratio": 1.25,  # marginal cost per meeting, largest step vs the step before, at most
+    "peak_rss_mb": 1536.0,  # peak memory at 10,000 meetings, below
+    "import_s": 0.3,  # import analysis, below
+    "analysis_s": 1.0,  # each analysis at 10,000 meetings, below
+    "further_report_s": 1.0,  # each further report of a batch, below
+}
+TARGET_SIZE = 10_000  # the size the memory and analysis targets are stated for
+
+
+# ================================================================================ helpers
+def _python() -> str:
+    return sys.executable
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PYTHONHASHSEED", "0")
+    return env
+
+
+def _child_json(code: str, *args: str, timeout: float | None = None) -> dict:
+    """Run ``python -c code args…`` and return the JSON it prints on its last stdout line."""
+    proc = subprocess.run(
+        [_python(), "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=timeout,
+    )
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        raise RuntimeError("child failed: " + " | ".join(tail))
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict:
+    mem_kb = 0
+    with contextlib.suppress(OSError), open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    cpu = platform.processor() or ""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    versions = {}
+    for mod in ("polars", "pandera", "duckdb", "pyarrow", "sudachipy"):
+        with contextlib.suppress(Exception):
+            from importlib.metadata import version
+
+            versions[mod] = version(mod)
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions,
+    }
+
+
+# ================================================================================ builds
+_BUILD_CHILD = """\
+import json, resource, sys, time
+t0 = time.perf_counter()
+from analysis.build import build
+t1 = time.perf_counter()
+r = build(sys.argv[1], sys.argv[2], progress=False, workers=int(sys.argv[3]))
+t2 = time.perf_counter()
+me = resource.getrusage(resource.RUSAGE_SELF)
+kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({
+    "seconds": t2 - t1, "import_seconds": t1 - t0, "meetings": r.meetings,
+    "rows": r.rows, "diagnostics": r.diagnostics,
+    "rss_main_mb": me.ru_maxrss / 1024, "rss_worker_mb": kids.ru_maxrss / 1024,
+    "cpu_main_s": me.ru_utime + me.ru_stime, "cpu_workers_s": kids.ru_utime + kids.ru_stime,
+}))
+"""
+
+
+def bench_build(raw: Path, out: Path, workers: int, timeout: float | None = None) -> dict:
+    """One build in a fresh child process, into an empty ``out``."""
+    if out.exists():
+        shutil.rmtree(out)
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    res = _child_json(_BUILD_CHILD, str(raw), str(out), str(workers), timeout=timeout)
+    res["process_seconds"] = time.perf_counter() - started
+    res["workers"] = workers
+    res["cpu_s"] = res["cpu_main_s"] + res["cpu_workers_s"]
+    # other work on the machine steals CPU: the load average says how busy it was
+    res["load_before"] = load_before
+    res["load_after"] = os.getloadavg()[0]
+    # pool workers run at the same time as the main process: the sum bounds the peak
+    pool = workers if workers > 1 else 0
+    res["rss_total_mb"] = res["rss_main_mb"] + pool * res["rss_worker_mb"]
+    return res
+
+
+def bench_floor(files: list[Path]) -> float:
+    """Seconds to merely read the files and split them into lines (best of a few)."""
+    best = float("inf")
+    for _ in range(FLOOR_REPEATS):
+        t = time.perf_counter()
+        n = 0
+        for f in files:
+            n += len(f.read_bytes().decode("utf-8").splitlines())
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+# ================================================================================ import
+_IMPORT_CHILD = """\
+import json, sys, time
+t = time.perf_counter()
+__import__(sys.argv[1])
+print(json.dumps({"seconds": time.perf_counter() - t, "modules": len(sys.modules)}))
+"""
+
+
+def bench_import(module: str = "analysis", repeats: int = IMPORT_REPEATS) -> dict:
+    """``import module`` in a fresh interpreter, best of ``repeats`` (interpreter start excluded),
+    with the heaviest imports from ``-X importtime`` of one more run."""
+    runs = [_child_json(_IMPORT_CHILD, module) for _ in range(repeats)]
+    best = min(r["seconds"] for r in runs)
+    proc = subprocess.run(
+        [_python(), "-X", "importtime", "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+    )
+    heaviest = []
+    for line in proc.stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) == 3 and parts[1].strip().isdigit():
+            heaviest.append((int(parts[1]), parts[2].rstrip()))
+    heaviest.sort(reverse=True)
+    top = [{"cumulative_ms": us / 1000, "module": name.strip()} for us, name in heaviest[:5]]
+    return {
+        "module": module,
+        "best_s": best,
+        "runs_s": [r["seconds"] for r in runs],
+        "modules_loaded": runs[0]["modules"],
+        "heaviest": top,
+    }
+
+
+# ================================================================================ analyses
+#: Helpers exported by analysis.analyses that are not analyses.
+NOT_ANALYSES = {"validate_choice", "validate_choices", "wilson_exprs", "wilson_interval"}
+#: Functions from other modules that reports call.
+EXTRA_ANALYSES = (
+    ("analysis.topics", "code_topics"),
+    ("analysis.words", "term_frequencies"),
+    ("analysis.words", "kwic"),
+)
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _Inputs:
+    """Values for the parameters analyses take, made once (not part of any timing)."""
+
+    def __init__(self, tables: dict):
+        self.tables = tables
+        self._cache: dict[str, Any] = {}
+
+    def has(self, name: str) -> bool:
+        return name in self._makers() or name in self.tables
+
+    def get(self, name: str) -> Any:
+        if name not in self._cache:
+            maker = self._makers().get(name)
+            self._cache[name] = maker() if maker else self.tables[name]
+        return self._cache[name]
+
+    def _makers(self) -> dict[str, Callable[[], Any]]:
+        def register():
+            from analysis.analyses import consultation_register
+
+            return consultation_register(self.tables)
+
+        def flags():
+            from analysis.analyses import flag_sensitive_items
+
+            return flag_sensitive_items(self.tables["personal_data_items"])
+
+        def topic_measure_map():
+            from analysis.analyses import load_topic_safeguard_map
+
+            return load_topic_safeguard_map()
+
+        def category():
+            counts = self.tables["consultations"]["category"].value_counts(sort=True)
+            return counts.row(0)[0]
+
+        return {
+            "tables": lambda: self.tables,
+            "register": register,
+            "flags": flags,
+            "topic_measure_map": topic_measure_map,
+            "category": category,
+            "keyword": lambda: "個人情報",
+        }
+
+
+def _candidates() -> tuple[list[tuple[str, Callable | None, str]], list[dict]]:
+    """(qualified name, function or None, note) for every analysis; notes on what is missing."""
+    import importlib
+
+    found: list[tuple[str, Callable | None, str]] = []
+    notes: list[dict] = []
+    try:
+        pkg = importlib.import_module("analysis.analyses")
+        names = getattr(pkg, "__all__", None) or [n for n in dir(pkg) if not n.startswith("_")]
+        for name in names:
+            obj = getattr(pkg, name, None)
+            if callable(obj) and inspect.isfunction(obj) and name not in NOT_ANALYSES:
+                found.append((f"analyses.{name}", obj, ""))
+    except Exception as exc:  # an analysis module being written may not import yet
+        notes.append({"name": "analysis.analyses", "skipped": f"cannot import: {exc}"})
+    for mod, name in EXTRA_ANALYSES:
+        try:
+            obj = getattr(importlib.import_module(mod), name, None)
+        except Exception as exc:
+            notes.append({"name": f"{mod}.{name}", "skipped": f"cannot import {mod}: {exc}"})
+            continue
+        if obj is None:
+            notes.append({"name": f"{mod}.{name}", "skipped": f"{mod} has no {name} yet"})
+        else:
+            found.append((f"{mod.removeprefix('analysis.')}.{name}", obj, ""))
+    return found, notes
+
+
+def _arguments(fn: Callable, inputs: _Inputs) -> tuple[list, str | None]:
+    args = []
+    for p in inspect.signature(fn).parameters.values():
+        if p.default is not inspect.Parameter.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        if p.kind == p.KEYWORD_ONLY:
+            return [], f"needs keyword argument {p.name!r}"
+        if not inputs.has(p.name):
+            return [], f"needs argument {p.name!r}, which the benchmark cannot supply"
+        args.append(inputs.get(p.name))
+    return args, None
+
+
+def _timed(fn: Callable, args: list, limit: float) -> float:
+    def alarm(*_):
+        raise _Timeout
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        t = time.perf_counter()
+        fn(*args)
+        return time.perf_counter() - t
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def analyses_in_process(data_dir: Path, limit: float = 120.0, distinct_sample: int = 2000) -> dict:
+    """Time every analysis on the tables in ``data_dir`` (in this process; see
+    :func:`bench_analyses` for the child-process wrapper)."""
+    import polars as pl
+
+    import analysis
+
+    t = time.perf_counter()
+    tables = analysis.load(data_dir, build_if_missing=False)
+    load_s = time.perf_counter() - t
+    inputs = _Inputs(tables)
+    found, notes = _candidates()
+    rows = []
+    for name, fn, _ in found:
+        try:
+            args, why = _arguments(fn, inputs)
+        except Exception as exc:
+            rows.append({"name": name, "skipped": f"its input failed: {type(exc).__name__}: {exc}"})
+            continue
+        if why:
+            rows.append({"name": name, "skipped": why})
+            continue
+        try:
+            cold = _timed(fn, args, limit)
+            warm = _timed(fn, args, limit)
+        except _Timeout:
+            rows.append({"name": name, "error": f"did not finish within {limit:.0f} s"})
+            continue
+        except Exception as exc:
+            rows.append({"name": name, "error": f"{type(exc).__name__}: {exc}"[:200]})
+            continue
+        rows.append({"name": name, "cold_s": cold, "warm_s": warm})
+
+    # Synthetic meetings repeat the seed's utterances, and words.* analyse each distinct text
+    # once: time them on distinct texts too (a sample, extrapolated to every utterance).
+    utt = tables.get("utterances")
+    if utt is not None and utt.height:
+        try:
+            from analysis import words
+
+            sample = utt.head(distinct_sample).with_columns(
+                pl.concat_str(
+                    [pl.col("text"), pl.lit("（"), pl.int_range(pl.len()).cast(pl.String)],
+                ).alias("text")
+            )
+            words.clear_cache()
+            s = _timed(words.term_frequencies, [sample], limit)
+            share = utt.height / sample.height
+            rows.append(
+                {
+                    "name": "words.term_frequencies (distinct texts, extrapolated)",
+                    "cold_s": s * share,
+                    "warm_s": None,
+                    "note": f"{sample.height} distinct texts took {s:.2f} s; "
+                    f"× {share:.0f} for {utt.height} utterances",
+                }
+            )
+        except Exception as exc:
+            notes.append({"name": "words (distinct texts)", "skipped": str(exc)[:200]})
+    return {
+        "data_dir": str(data_dir),
+        "load_s": load_s,
+        "rows": {k: v.height for k, v in tables.items()},
+        "analyses": rows,
+        "notes": notes,
+    }
+
+
+_ANALYSES_CHILD = """\
+import json, sys
+from analysis.bench.run import analyses_in_process
+print(json.dumps(analyses_in_process(sys.argv[1], float(sys.argv[2])), default=str))
+"""
+
+
+def bench_analyses(data_dir: Path, limit: float = 120.0, timeout: float | None = None) -> dict:
+    """Every analysis behind the reports, timed in a fresh child process on ``data_dir``."""
+    return _child_json(_ANALYSES_CHILD, str(data_dir), str(limit), timeout=timeout)
+
+
+# ================================================================================ rendering
+def _report_notebook() -> tuple[Path | None, str]:
+    """A report notebook to render: a scheduled one, else the template in notebooks/."""
+    nb_dir = paths.notebooks_dir()
+    schedule = paths.reports_dir() / "schedule.yml"
+    with contextlib.suppress(Exception):
+        from analysis.render import load_schedule
+
+        jobs = load_schedule(schedule).jobs
+        if jobs:
+            return Path(jobs[0].notebook), "first job of reports/schedule.yml"
+    scheduled = sorted(p for p in nb_dir.glob("*.py") if not p.name.startswith("_"))
+    if scheduled:
+        return scheduled[0], "first report notebook in notebooks/"
+    template = nb_dir / "_template.py"
+    if template.is_file():
+        return template, "notebooks/_template.py (no report notebook yet)"
+    return None, "no report notebook in notebooks/"
+
+
+def _parameter_sets(notebook: Path, data_dir: Path, count: int) -> list[dict]:
+    from analysis.render import notebook_parameters
+
+    declared = notebook_parameters(notebook)
+    if "meeting_id" in declared:
+        import polars as pl
+
+        ids = pl.read_parquet(data_dir / "meetings.parquet", columns=["meeting_id"])
+        return [{"meeting_id": m} for m in ids["meeting_id"].sort().head(count)]
+    return [{} for _ in range(count)]
+
+
+def bench_rendering(data_dir: Path, work: Path, reports: int = 4, naive: int = 2) -> dict:
+    """Render ``reports`` reports in one batch (one kernel) and ``naive`` with the command lines.
+
+    Skipped with a note when :mod:`analysis.render` (or a report notebook) is not there yet.
+    """
+    try:
+        import analysis.render as render
+    except ImportError as exc:
+        return {"skipped": f"analysis.render is not there yet ({exc})"}
+    if not hasattr(render, "ReportKernel") or not hasattr(render, "run_notebook"):
+        return {"skipped": "analysis.render has no batch rendering (ReportKernel/run_notebook)"}
+    notebook, why = _report_notebook()
+    if notebook is None:
+        return {"skipped": why}
+    out = work / "render"
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    params = _parameter_sets(notebook, data_dir, max(reports, naive))
+    result: dict[str, Any] = {"notebook": str(notebook), "chosen": why, "data_dir": str(data_dir)}
+    times: list[float] = []
+    try:
+        with render.ReportKernel() as kernel:
+            for p in params[:reports]:
+                t = time.perf_counter()
+                render.run_notebook(notebook, p, data_dir, out / "batch", kernel=kernel)
+                times.append(time.perf_counter() - t)
+    except Exception as exc:
+        result["error"] = f"batch: {type(exc).__name__}: {exc}"[:300]
+        return result
+    result["batch_s"] = times
+    result["first_s"] = times[0]
+    result["further_s"] = times[1:]
+
+    # the naive loop: papermill, then jupyter nbconvert, per report (command lines)
+    bindir = Path(_python()).parent
+    papermill, jupyter = bindir / "papermill", bindir / "jupyter"
+    if not (papermill.exists() and jupyter.exists()):
+        result["naive_skipped"] = "papermill or jupyter command not found next to python"
+        return result
+    ipynb = out / f"{notebook.stem}.ipynb"
+    import jupytext
+
+    jupytext.write(jupytext.read(notebook), ipynb)  # conversion is not timed
+    naive_times = []
+    for i, p in enumerate(params[:naive]):
+        executed = out / "naive" / f"report-{i}.ipynb"
+        executed.parent.mkdir(exist_ok=True)
+        cmd = [str(papermill), str(ipynb), str(executed), "-p", "data_dir", str(data_dir)]
+        for k, v in p.items():
+            cmd += ["-p", k, str(v)]
+        t = time.perf_counter()
+        run = subprocess.run(cmd, capture_output=True, text=True, cwd=notebook.parent)
+        if run.returncode == 0:
+            run = subprocess.run(
+                [str(jupyter), "nbconvert", "--to", "html", "--no-input", str(executed)],
+                capture_output=True,
+                text=True,
+            )
+        if run.returncode != 0:
+            result["naive_error"] = (run.stderr or run.stdout).strip().splitlines()[-1:]
+            break
+        naive_times.append(time.perf_counter() - t)
+    result["naive_s"] = naive_times
+    return result
+
+
+# ================================================================================ the run
+def _mb(n: int) -> float:
+    return n / 1e6
+
+
+def bench_size(n: int, work: Path, workers: list[int], seed: int) -> dict:
+    t = time.perf_counter()
+    corpus = generate(n, work / f"corpus-{n}", seed=seed, reuse=True)
+    gen_s = time.perf_counter() - t
+    floor = bench_floor(corpus.files)
+    res: dict[str, Any] = {
+        "meetings": n,
+        "bytes": corpus.bytes,
+        "mb": _mb(corpus.bytes),
+        "generate_s": gen_s,
+        "floor_s": floor,
+        "floor_mb_s": _mb(corpus.bytes) / floor if floor else None,
+        "builds": {},
+    }
+    for w in workers:
+        b = bench_build(corpus.raw, corpus.root / f"processed-w{w}", w)
+        b["mb_s"] = _mb(corpus.bytes) / b["seconds"]
+        b["mb_per_cpu_s"] = _mb(corpus.bytes) / b["cpu_s"] if b["cpu_s"] else None
+        b["meetings_s"] = n / b["seconds"]
+        b["over_floor"] = b["seconds"] / floor if floor else None
+        res["builds"][str(w)] = b
+    res["data_dir"] = str(corpus.root / f"processed-w{workers[-1]}")
+    return res
+
+
+def _marginal(sizes: list[dict], w: str) -> list[dict]:
+    """Seconds per extra meeting between consecutive sizes."""
+    out = []
+    for a, b in itertools.pairwise(sizes):
+        dn = b["meetings"] - a["meetings"]
+        if dn > 0:
+            dt_ = b["builds"][w]["seconds"] - a["builds"][w]["seconds"]
+            out.append({"from": a["meetings"], "to": b["meetings"], "s_per_meeting": dt_ / dn})
+    return out
+
+
+def evaluate(result: dict) -> list[dict]:
+    """Each target with its value and whether it is met (None: not measured at this size)."""
+    sizes = result["sizes"]
+    largest = sizes[-1]
+    w1, wall = "1", str(result["workers"][-1])
+    out = []
+
+    def add(name, value, target, met, unit="", note=""):
+        out.append(
+            {"target": name, "value": value, "goal": target, "met": met, "unit": unit, "note": note}
+        )
+
+    b1 = largest["builds"].get(w1)
+    cores = result["machine"]["cores"] or 1
+    busy = [
+        f"w={w} load {max(b['load_before'], b['load_after']):.1f}"
+        for w, b in largest["builds"].items()
+        if max(b["load_before"], b["load_after"]) > cores / 2
+    ]
+    busy_note = ("machine busy during the build: " + ", ".join(busy)) if busy else ""
+    if b1:
+        v = b1["mb_s"]
+        note = f"{b1['mb_per_cpu_s']:.2f} MB per CPU-second"
+        if busy_note:
+            note += "; " + busy_note
+        goal = f">= {TARGETS['build_mb_s_1']}"
+        add("build MB/s, 1 worker", v, goal, v >= TARGETS["build_mb_s_1"], "MB/s", note)
+    if wall != w1 and b1:
+        sp = b1["seconds"] / largest["builds"][wall]["seconds"]
+        add(
+            f"speed-up, {wall} workers vs 1",
+            sp,
+            f">= {TARGETS['speedup_all']}",
+            sp >= TARGETS["speedup_all"],
+            "×",
+            busy_note,
+        )
+    m = result.get("marginal_w1") or []
+    if len(m) >= 2:
+        ratio = m[-1]["s_per_meeting"] / m[-2]["s_per_meeting"]
+        add(
+            "time linear in size",
+            ratio,
+            f"<= {TARGETS['linear_ratio']}",
+            ratio <= TARGETS["linear_ratio"],
+            "× s/meeting",
+            f"marginal s/meeting {m[-2]['from']}→{m[-2]['to']} vs {m[-1]['from']}→{m[-1]['to']}",
+        )
+    peak = max(b["rss_total_mb"] for b in largest["builds"].values())
+    at_size = largest["meetings"] >= TARGET_SIZE
+    add(
+        f"peak memory at {largest['meetings']} meetings",
+        peak,
+        f"< {TARGETS['peak_rss_mb']:.0f} at {TARGET_SIZE}",
+        peak < TARGETS["peak_rss_mb"] if at_size else None,
+        "MB",
+        "" if at_size else f"target is for {TARGET_SIZE} meetings",
+    )
+    imp = result.get("import") or {}
+    if "best_s" in imp:
+        add(
+            "import analysis",
+            imp["best_s"],
+            f"< {TARGETS['import_s']}",
+            imp["best_s"] < TARGETS["import_s"],
+            "s",
+        )
+    an = result.get("analyses") or {}
+    for row in an.get("analyses", []):
+        goal = f"< {TARGETS['analysis_s']} at {TARGET_SIZE}"
+        if "cold_s" not in row:
+            add(row["name"], None, goal, False if "error" in row else None, "s",
+                row.get("error") or row.get("skipped", ""))  # fmt: skip
+            continue
+        cold, warm = row["cold_s"], row.get("warm_s")
+        met: bool | None = cold < TARGETS["analysis_s"]
+        note = row.get("note", "")
+        if not met and warm is not None and warm < TARGETS["analysis_s"]:
+            note = (note + "; " if note else "") + f"warm call {warm:.2f} s"
+        if an.get("meetings", 0) < TARGET_SIZE:
+            note = (note + "; " if note else "") + f"measured at {an.get('meetings')} meetings"
+            met = None if met else False
+        add(row["name"], cold, goal, met, "s", note)
+    ren = result.get("rendering") or {}
+    if ren.get("further_s"):
+        worst = max(ren["further_s"])
+        add(
+            "further report in a batch",
+            worst,
+            f"< {TARGETS['further_report_s']}",
+            worst < TARGETS["further_report_s"],
+            "s",
+            f"first {ren['first_s']:.1f} s; naive loop {_fmt_list(ren.get('naive_s'))} s/report",
+        )
+    elif ren:
+        add("further report in a batch", None, f"< {TARGETS['further_report_s']}", None, "s",
+            ren.get("skipped") or ren.get("error", ""))  # fmt: skip
+    return out
+
+
+def _fmt_list(xs) -> str:
+    return ", ".join(f"{x:.1f}" for x in xs) if xs else "-"
+
+
+def _f(v, fmt=".2f") -> str:
+    return "-" if v is None else format(v, fmt)
+
+
+def table(result: dict) -> str:
+    lines = []
+    ws = [str(w) for w in result["workers"]]
+    head = f"{'meetings':>9} {'MB':>7} {'floor s':>8}"
+    for w in ws:
+        head += (
+            f" | w={w}: {'s':>7} {'MB/s':>6} {'mtg/s':>7} {'×floor':>7} {'cpu s':>7}"
+            f" {'peak MB':>8} {'load':>5}"
+        )
+    lines.append(head)
+    lines.append("-" * len(head))
+    for s in result["sizes"]:
+        row = f"{s['meetings']:>9} {s['mb']:>7.1f} {s['floor_s']:>8.3f}"
+        for w in ws:
+            b = s["builds"][w]
+            row += (
+                f" |      {b['seconds']:>7.2f} {b['mb_s']:>6.2f} {b['meetings_s']:>7.1f}"
+                f" {b['over_floor']:>7.0f} {b['cpu_s']:>7.2f} {b['rss_total_mb']:>8.0f}"
+                f" {max(b['load_before'], b['load_after']):>5.1f}"
+            )
+        lines.append(row)
+    imp = result.get("import")
+    if imp:
+        lines.append("")
+        lines.append(f"import analysis: {imp['best_s'] * 1000:.0f} ms (best of {IMPORT_REPEATS})")
+        for extra in result.get("import_other", []):
+            lines.append(f"import {extra['module']}: {extra['best_s'] * 1000:.0f} ms (info)")
+    an = result.get("analyses")
+    if an:
+        lines.append("")
+        lines.append(
+            f"analyses at {an.get('meetings')} meetings (load {an['load_s']:.2f} s): cold / warm s"
+        )
+        for row in an["analyses"]:
+            if "cold_s" in row:
+                lines.append(
+                    f"  {row['name']:<58} {row['cold_s']:>7.3f} {_f(row['warm_s'], '>7.3f')}"
+                )
+            else:
+                lines.append(f"  {row['name']:<58} {row.get('error') or row.get('skipped')}")
+        for note in an.get("notes", []):
+            lines.append(f"  {note['name']:<58} skipped: {note['skipped']}")
+    ren = result.get("rendering")
+    if ren:
+        lines.append("")
+        if "batch_s" in ren:
+            lines.append(
+                f"rendering ({Path(ren['notebook']).name}): first {ren['first_s']:.2f} s, further "
+                f"{_fmt_list(ren['further_s'])} s; naive papermill+nbconvert "
+                f"{_fmt_list(ren.get('naive_s'))} s/report"
+            )
+        else:
+            lines.append(f"rendering: skipped — {ren.get('skipped') or ren.get('error')}")
+    lines.append("")
+    lines.append("targets:")
+    for t in result["targets"]:
+        mark = {True: "met   ", False: "MISSED", None: "n/a   "}[t["met"]]
+        val = "-" if t["value"] is None else f"{t['value']:.2f} {t['unit']}"
+        note = f"  ({t['note']})" if t["note"] else ""
+        lines.append(f"  [{mark}] {t['target']:<52} {val:>14}  goal {t['goal']}{note}")
+    lines.append(
+        f"\ntotal {result['total_s']:.0f} s; load = 1-minute load average on "
+        f"{result['machine']['cores']} cores (other work on the machine slows the wall times)"
+    )
+    return "\n".join(lines)
+
+
+def run(
+    sizes: list[int],
+    *,
+    work: Path,
+    workers: list[int],
+    seed: int = 0,
+    analyses: bool = True,
+    rendering: bool = True,
+    reports: int = 4,
+    naive: int = 2,
+    log: Callable[[str], None] = print,
+) -> dict:
+    started = time.perf_counter()
+    result: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "command": " ".join(["python -m analysis.bench", *sys.argv[1:]]),
+        "workers": workers,
+        "seed": seed,
+        "sizes": [],
+    }
+    for n in sorted(sizes):
+        log(f"corpus of {n} meeting(s): generating, reading, building…")
+        s = bench_size(n, work, workers, seed)
+        builds = ", ".join(
+            f"w={w} {b['seconds']:.1f} s {b['mb_s']:.2f} MB/s" for w, b in s["builds"].items()
+        )
+        log(f"  {s['mb']:.1f} MB, floor {s['floor_s']:.3f} s; {builds}")
+        result["sizes"].append(s)
+    result["marginal_w1"] = _marginal(result["sizes"], "1")
+    log("import analysis…")
+    result["import"] = bench_import("analysis")
+    result["import_other"] = [
+        bench_import(m, repeats=3) for m in ("analysis.analyses", "analysis.words")
+    ]
+    largest = result["sizes"][-1]
+    if analyses:
+        log(f"analyses on {largest['meetings']} meetings…")
+        try:
+            an = bench_analyses(Path(largest["data_dir"]))
+            an["meetings"] = largest["meetings"]
+        except Exception as exc:
+            an = {"load_s": 0.0, "analyses": [], "notes": [{"name": "all", "skipped": str(exc)}]}
+            an["meetings"] = largest["meetings"]
+        result["analyses"] = an
+    if rendering:
+        log(f"rendering reports on {largest['meetings']} meetings…")
+        result["rendering"] = bench_rendering(Path(largest["data_dir"]), work, reports, naive)
+    result["total_s"] = time.perf_counter() - started
+    result["targets"] = evaluate(result)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m analysis.bench",
+        description="Benchmark the build, the analyses and report rendering on synthetic "
+        "corpora, against the targets of the issue 'Speed at corpus scale'.",
+    )
+    ap.add_argument("--quick", action="store_true", help="sizes 1,100,500; under a minute")
+    ap.add_argument("--sizes", help="comma-separated corpus sizes (default 1,100,1000,10000)")
+    ap.add_argument("--out", type=Path, help="JSON results (default .bench/bench[-quick].json)")
+    ap.add_argument("--work", type=Path, help="scratch folder for corpora (default .bench/)")
+    ap.add_argument("--workers", help="worker counts to compare (default 1 and all cores)")
+    ap.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
+    ap.add_argument("--no-analyses", action="store_true")
+    ap.add_argument("--no-rendering", action="store_true")
+    args = ap.parse_args(argv)
+
+    if args.sizes:
+        sizes = [int(x.replace("_", "")) for x in args.sizes.split(",") if x.strip()]
+    else:
+        sizes = list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    if not sizes or min(sizes) < 1:
+        ap.error("--sizes needs positive integers")
+    cores = os.cpu_count() or 1
+    workers = (
+        [int(w) for w in args.workers.split(",")] if args.workers else sorted({1, max(1, cores)})
+    )
+    work = (args.work or paths.project_root() / ".bench").resolve()
+    out = args.out or work / ("bench-quick.json" if args.quick else "bench.json")
+    result = run(
+        sizes,
+        work=work,
+        workers=workers,
+        seed=args.seed,
+        analyses=not args.no_analyses,
+        rendering=not args.no_rendering,
+        reports=2 if args.quick else 4,
+        naive=1 if args.quick else 2,
+        log=lambda m: print(m, file=sys.stderr, flush=True),
+    )
+    print(table(result))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
+    print(f"results written to {out}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
