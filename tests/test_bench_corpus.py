@@ -190,7 +190,7 @@ def test_consultations_are_relabelled_consistently(small_tables):
         assert sorted({lab for ls in staff.to_list() for lab in ls}) == sorted(labels), mid
 
 
-@pytest.mark.xfail(reason="needs the parser rule for the 【合成データ】 marker line", strict=False)
+
 def test_build_marks_meetings_synthetic(small_tables):
     assert small_tables["meetings"]["is_synthetic"].all()
     lines = small_tables["source_lines"].filter(pl.col("source_line") == 1)

@@ -487,12 +487,12 @@ def test_vote_head_counts_reach_the_row_once_the_schema_has_the_columns(monkeypa
     assert (a["vote"], a["votes_for"], a["votes_against"]) == ("unanimous", None, None)
 
 
-def test_vote_head_counts_are_not_written_while_the_schema_lacks_them():
+def test_vote_head_counts_are_stored():
     _, a = _decided(
         f"{DECIDED}、同意することが決定された。", vote="・・・挙手多数（賛成5名、反対2名）・・・"
     )
     assert a["vote"] == "majority"
-    assert "votes_for" not in a
+    assert (a["votes_for"], a["votes_against"]) == (5, 2)
 
 
 def test_synthetic_marker_line():

@@ -47,6 +47,7 @@ __all__ = [
     "enable_offline",
     "escape_json_for_html",
     "javascript_bundle",
+    "offline_renderer",
     "reset_offline",
     "to_png",
     "to_svg",

@@ -202,6 +202,8 @@ TABLES: tuple[Table, ...] = (
                 nullable=True,
             ),
             C("decision_line", "int", "Source line of the decision sentence.", nullable=True),
+            C("votes_for", "int", "Hands raised for, when the minutes give counts.", nullable=True),
+            C("votes_against", "int", "Hands raised against, when given.", nullable=True),
             C("questions", "int", "Questions members asked in this 諮問's deliberation."),
             C("remarks", "int", "Remarks (turns that ask nothing) in this 諮問's deliberation."),
             C("source_line_start", "int", "First source line (the agenda header)."),

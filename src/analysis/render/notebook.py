@@ -9,10 +9,11 @@ converted in memory, its parameters are checked against its ``parameters`` cell
 Kernels. :func:`run_notebook` on its own starts a kernel and stops it afterwards. To render many
 reports, open a :class:`ReportKernel` and pass it as ``kernel=``: one kernel then runs them all.
 Before each report its namespace is wiped (IPython ``reset``), the working folder is set to the
-notebook's, execution counts start again at 1, and the Altair renderer/theme/data transformer and
-the offline chart state are put back. Imported modules stay imported — that is what saves the
-start-up time — so a report must not rely on changing module-level state of a library. After a
-failed report the kernel is replaced by a fresh one.
+notebook's, execution counts start again at 1, and the Altair renderer/theme/data transformer,
+the offline chart state and polars' display settings are put back. Imported modules stay
+imported — that is what saves the start-up time — so a report must not rely on changing other
+module-level state of a library. After a failed report the kernel is replaced by a fresh one;
+``render_schedule(..., reuse_kernel=False)`` gives every report its own kernel.
 """
 
 from __future__ import annotations
@@ -241,6 +242,8 @@ if "altair" in _council_sys.modules:
     _council_alt.theme.enable(_council_charts.THEME if _council_charts else "default")
     if _council_charts is not None:
         _council_charts.reset_offline()
+if "polars" in _council_sys.modules:
+    _council_sys.modules["polars"].Config.restore_defaults()
 get_ipython().reset(new_session=False)
 get_ipython().execution_count = 1
 """
@@ -381,6 +384,7 @@ def _execute(
             request_save_on_cell_execute=False,
             cwd=str(notebook.parent),
             execution_timeout=timeout,
+            start_timeout=kernel.startup_timeout,
             engine_name=_ENGINE,
             km=kernel.manager(),
         )

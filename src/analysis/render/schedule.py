@@ -14,10 +14,8 @@ Format::
 ``for_each`` is one of ``meeting``, ``fiscal_year``, ``department`` or ``category``; each value
 found in the datasets gives one report, with the value in the parameter ``meeting_id``,
 ``fiscal_year``, ``department`` or ``category`` (:data:`FOR_EACH`). ``parameters`` and
-``for_each`` may be combined; a job needs at least one of ``parameters`` or ``for_each`` unless
-the notebook's defaults are wanted as they are (``parameters: {}``). Notebooks whose name starts
-with ``_`` are examples: a schedule may still name them, but ``council reports`` lists none by
-default.
+``for_each`` may be combined; with neither, the notebook runs once with its defaults. Notebooks
+whose name starts with ``_`` (``_template.py``) are examples, not meant to be scheduled.
 
 :func:`load_schedule` raises :class:`ScheduleError` naming the job (index from 0) and the key for
 anything malformed. :func:`render_schedule` renders every report in one kernel; a failing report
