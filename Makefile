@@ -20,8 +20,7 @@ data: $(STAMP)
 	$(BIN)/council build
 
 reports: data
-	@if $(BIN)/council --help | grep -q " reports "; then $(BIN)/council reports; \
-	else echo "datasets built in data/processed (no report renderer installed yet)"; fi
+	$(BIN)/council reports
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

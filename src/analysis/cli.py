@@ -130,6 +130,16 @@ def sources_add(
     typer.echo(f"recorded {src.file} sha256 {src.sha256}")
 
 
+def _mount_render_commands() -> None:
+    from analysis.render.cli import report_command, reports_command
+
+    app.command("report")(report_command)
+    app.command("reports")(reports_command)
+
+
+_mount_render_commands()
+
+
 def main() -> None:  # console-script entry point
     app()
 
