@@ -106,7 +106,11 @@ class Reference:
         return measure
 
 
-def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
+def read_csv(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
+    """Rows of a reference CSV (UTF-8, BOM allowed), values stripped, blank rows skipped.
+
+    Each row carries ``_line``, its line in the file, for error messages.
+    """
     if not path.is_file():
         raise ReferenceError(f"{path}: reference file is missing")
     with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -116,13 +120,16 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
             raise ReferenceError(f"{path}: missing column(s) {', '.join(missing)}")
         rows = []
         for lineno, row in enumerate(reader, start=2):
-            row = {k: (v or "").strip() for k, v in row.items() if k is not None}
-            row["_line"] = str(lineno)
-            rows.append(row)
+            clean = {k: (v or "").strip() for k, v in row.items() if k is not None}
+            if not any(clean.values()):
+                continue
+            clean["_line"] = str(lineno)
+            rows.append(clean)
     return rows
 
 
-def _check_code(path: Path, row: dict, column: str, allowed: tuple[str, ...]) -> str:
+def check_code(path: Path, row: dict, column: str, allowed) -> str:
+    """The row's value in ``column``; a ReferenceError naming file and line if not allowed."""
     value = row[column]
     if value not in allowed:
         raise ReferenceError(
@@ -146,7 +153,7 @@ def _load_cached(directory: str) -> Reference:
     d = Path(directory)
     orgs = []
     p = d / "organizations.csv"
-    for row in _read_csv(p, ("department", "bureau", "short_names")):
+    for row in read_csv(p, ("department", "bureau", "short_names")):
         if not row["department"]:
             raise ReferenceError(f"{p}:{row['_line']}: empty department")
         orgs.append(Organization(row["department"], row["bureau"], _split(row["short_names"], "|")))
@@ -154,7 +161,7 @@ def _load_cached(directory: str) -> Reference:
     p = d / "municipalities.csv"
     munis = tuple(
         {k: v for k, v in r.items() if not k.startswith("_")}
-        for r in _read_csv(p, ("municipality", "slug", "council"))
+        for r in read_csv(p, ("municipality", "slug", "council"))
     )
     if not munis:
         raise ReferenceError(f"{p}: no municipality listed")
@@ -162,16 +169,16 @@ def _load_cached(directory: str) -> Reference:
     p = d / "categories.csv"
     cats = [
         CategoryRule(
-            _check_code(p, r, "category", CATEGORIES), r["label_ja"], _split(r["all_of"], " ")
+            check_code(p, r, "category", CATEGORIES), r["label_ja"], _split(r["all_of"], " ")
         )
-        for r in _read_csv(p, ("category", "label_ja", "all_of"))
+        for r in read_csv(p, ("category", "label_ja", "all_of"))
     ]
 
     p = d / "safeguard_taxonomy.csv"
     measures = []
     seen: set[str] = set()
-    for r in _read_csv(p, ("measure", "control_category", "label_ja", "keywords")):
-        _check_code(p, r, "control_category", CONTROL_CATEGORIES)
+    for r in read_csv(p, ("measure", "control_category", "label_ja", "keywords")):
+        check_code(p, r, "control_category", CONTROL_CATEGORIES)
         if r["measure"] in seen:
             raise ReferenceError(f"{p}:{r['_line']}: duplicate measure {r['measure']!r}")
         seen.add(r["measure"])
@@ -182,26 +189,26 @@ def _load_cached(directory: str) -> Reference:
 
     p = d / "decision_phrases.csv"
     decisions = [
-        Phrase(_check_code(p, r, "decision", DECISIONS), r["phrase"])
-        for r in _read_csv(p, ("decision", "phrase"))
+        Phrase(check_code(p, r, "decision", DECISIONS), r["phrase"])
+        for r in read_csv(p, ("decision", "phrase"))
     ]
     p = d / "vote_phrases.csv"
     votes = [
-        Phrase(_check_code(p, r, "vote", VOTES), r["phrase"])
-        for r in _read_csv(p, ("vote", "phrase"))
+        Phrase(check_code(p, r, "vote", VOTES), r["phrase"])
+        for r in read_csv(p, ("vote", "phrase"))
     ]
     p = d / "follow_up_cues.csv"
     cues = []
-    for r in _read_csv(p, ("kind", "speaker", "pattern")):
-        _check_code(p, r, "kind", FOLLOW_UP_KINDS)
-        _check_code(p, r, "speaker", ("department", "member"))
+    for r in read_csv(p, ("kind", "speaker", "pattern")):
+        check_code(p, r, "kind", FOLLOW_UP_KINDS)
+        check_code(p, r, "speaker", ("department", "member"))
         cues.append(FollowUpCue(r["kind"], r["speaker"], r["pattern"]))
 
     p = d / "utterance_cues.csv"
     ucues = []
-    for r in _read_csv(p, ("kind", "position", "pattern")):
-        _check_code(p, r, "kind", ("procedural", "question"))
-        _check_code(p, r, "position", ("any", "end"))
+    for r in read_csv(p, ("kind", "position", "pattern")):
+        check_code(p, r, "kind", ("procedural", "question"))
+        check_code(p, r, "position", ("any", "end"))
         ucues.append(UtteranceCue(r["kind"], r["position"], r["pattern"]))
 
     return Reference(

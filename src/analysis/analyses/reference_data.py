@@ -13,7 +13,6 @@ Files:
 
 from __future__ import annotations
 
-import csv
 import itertools
 import unicodedata
 from datetime import date
@@ -22,7 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from analysis.paths import reference_dir
-from analysis.reference import ReferenceError, load_reference
+from analysis.reference import ReferenceError, check_code, load_reference, read_csv
 
 # Kinds of sensitive personal data (column ``kind`` of sensitive_items.csv).
 SENSITIVE_KINDS = (
@@ -37,33 +36,6 @@ SENSITIVE_KINDS = (
 
 def _dir(directory: str | Path | None) -> Path:
     return Path(directory) if directory else reference_dir()
-
-
-def _read(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
-    if not path.is_file():
-        raise ReferenceError(f"{path}: reference file is missing")
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ReferenceError(f"{path}: missing column(s) {', '.join(missing)}")
-        rows = []
-        for lineno, row in enumerate(reader, start=2):
-            clean = {k: (v or "").strip() for k, v in row.items() if k is not None}
-            if not any(clean.values()):
-                continue
-            clean["_line"] = str(lineno)
-            rows.append(clean)
-    return rows
-
-
-def _check(path: Path, row: dict, column: str, allowed) -> str:
-    value = row[column]
-    if value not in allowed:
-        raise ReferenceError(
-            f"{path}:{row['_line']}: unknown {column} {value!r} (allowed: {', '.join(allowed)})"
-        )
-    return value
 
 
 def load_taxonomy(directory: str | Path | None = None) -> pl.DataFrame:
@@ -94,7 +66,7 @@ def load_category_labels(directory: str | Path | None = None) -> pl.DataFrame:
 def load_sensitive_items(directory: str | Path | None = None) -> pl.DataFrame:
     """Sensitive-item patterns: pattern (NFKC-normalised), label_ja, kind, note."""
     path = _dir(directory) / "sensitive_items.csv"
-    rows = _read(path, ("pattern", "label_ja", "kind"))
+    rows = read_csv(path, ("pattern", "label_ja", "kind"))
     seen: set[str] = set()
     out = []
     for r in rows:
@@ -104,7 +76,7 @@ def load_sensitive_items(directory: str | Path | None = None) -> pl.DataFrame:
         if pattern in seen:
             raise ReferenceError(f"{path}:{r['_line']}: duplicate pattern {pattern!r}")
         seen.add(pattern)
-        _check(path, r, "kind", SENSITIVE_KINDS)
+        check_code(path, r, "kind", SENSITIVE_KINDS)
         out.append((pattern, r["label_ja"] or pattern, r["kind"], r.get("note") or None))
     return pl.DataFrame(
         out,
@@ -131,7 +103,7 @@ def load_legal_regimes(directory: str | Path | None = None) -> pl.DataFrame:
     Checked: start ≤ end, and no two regimes overlap, so every date has at most one regime.
     """
     path = _dir(directory) / "legal_regimes.csv"
-    rows = _read(path, ("regime", "label_ja", "start", "end"))
+    rows = read_csv(path, ("regime", "label_ja", "start", "end"))
     out = []
     for r in rows:
         if not r["regime"]:
@@ -175,13 +147,13 @@ def load_topic_safeguard_map(
     Every topic must be known (:func:`known_topic_codes`), every measure one of the taxonomy's.
     """
     path = _dir(directory) / "topic_safeguard_map.csv"
-    rows = _read(path, ("topic", "measure"))
+    rows = read_csv(path, ("topic", "measure"))
     measures = tuple((taxonomy if taxonomy is not None else load_taxonomy(directory))["measure"])
     topics = known_topic_codes(directory)
     pairs = []
     for r in rows:
-        _check(path, r, "topic", topics)
-        _check(path, r, "measure", measures)
+        check_code(path, r, "topic", topics)
+        check_code(path, r, "measure", measures)
         pairs.append((r["topic"], r["measure"]))
     return pl.DataFrame(
         pairs, schema={"topic": pl.String, "measure": pl.String}, orient="row"
