@@ -190,7 +190,6 @@ def test_consultations_are_relabelled_consistently(small_tables):
         assert sorted({lab for ls in staff.to_list() for lab in ls}) == sorted(labels), mid
 
 
-
 def test_build_marks_meetings_synthetic(small_tables):
     assert small_tables["meetings"]["is_synthetic"].all()
     lines = small_tables["source_lines"].filter(pl.col("source_line") == 1)

@@ -230,7 +230,10 @@ def test_schedule_errors_name_the_job_and_key(tmp_path):
         ([good, {"notebook": "nope.py"}], r"jobs\[1\]\.notebook: .*nope\.py does not exist"),
         ([{"parameters": {}}], r"jobs\[0\]\.notebook: required"),
         ([good, {"notebook": str(TINY), "for_each": "meetings"}], r"jobs\[1\]\.for_each"),
-        ([{"notebook": str(TINY), "formats": ["pdf"]}], r"jobs\[0\]\.formats: 'pdf' is not supp"),
+        (
+            [{"notebook": str(TINY), "formats": ["docx"]}],
+            r"jobs\[0\]\.formats: unknown format 'docx'",
+        ),
         ([{"notebook": str(TINY), "parameters": [1]}], r"jobs\[0\]\.parameters: must be a map"),
         (
             [{"notebook": str(TINY), "name": "r-{year}"}],
@@ -259,7 +262,10 @@ def test_project_schedule_loads():
     from analysis import paths
 
     schedule = load_schedule(paths.reports_dir() / "schedule.yml")
-    assert schedule.jobs == ()
+    assert schedule.jobs
+    assert all(
+        job.notebook is None or not job.notebook.name.startswith("_") for job in schedule.jobs
+    )
     template = paths.notebooks_dir() / "_template.py"
     assert [p for p in notebook_parameters(template)] == ["data_dir", "meeting_id"]
 
@@ -355,4 +361,4 @@ def test_cli_commands(tmp_path, seed_build):
     assert res.exit_code == 0 and "no jobs scheduled" in res.output
     bad = _schedule(tmp_path, [{"notebook": str(TINY), "for_each": "year"}])
     res = runner.invoke(report_app, ["reports", "--schedule", str(bad)])
-    assert res.exit_code == 1 and "jobs[0].for_each" in res.output
+    assert res.exit_code == 2 and "jobs[0].for_each" in res.output

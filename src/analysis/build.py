@@ -7,6 +7,7 @@ parallel — then combine, de-duplicate and validate), save (atomically, determi
 
 from __future__ import annotations
 
+import csv
 import os
 import sys
 from collections.abc import Callable
@@ -77,7 +78,7 @@ def _parse_all(
                 if bar:
                     bar.update()
         else:
-            with ProcessPoolExecutor(max_workers=workers) as ex:
+            with ProcessPoolExecutor(max_workers=workers, initializer=_watch_parent) as ex:
                 chunk = max(1, min(64, len(args) // (workers * 8) or 1))
                 for res in ex.map(_parse_star, args, chunksize=chunk):
                     yield res
@@ -90,6 +91,25 @@ def _parse_all(
 
 def _parse_star(a):
     return parse_file(*a)
+
+
+def _watch_parent() -> None:
+    """Runs in each parse worker: exit as soon as the process that started it is gone.
+
+    A build killed with SIGKILL cannot shut its pool down, and its workers, re-parented to
+    init, would wait for work forever.
+    """
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
 # ---------------------------------------------------------------------------- the build
@@ -128,6 +148,14 @@ def build(
         unlisted = sources.verify(raw_dir, files)
     except sources.SourcesError as exc:
         raise BuildError(str(exc)) from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise BuildError(
+            f"{paths.sources_csv(raw_dir)}: not a UTF-8 CSV file ({' '.join(str(exc).split())})"
+        ) from None
+    except OSError as exc:
+        raise BuildError(
+            f"{exc.filename or raw_dir}: cannot read ({exc.strerror or exc})".replace("\n", " ")
+        ) from None
 
     # -- process -------------------------------------------------------------------------
     combined: dict[str, list[dict]] = {}

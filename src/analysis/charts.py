@@ -525,6 +525,9 @@ def _register_fonts() -> None:
     for folder in filter(None, os.environ.get("COUNCIL_FONT_DIRS", "").split(os.pathsep)):
         if os.path.isdir(folder):
             vlc.register_font_directory(folder)
+    from analysis.render.fonts import register_chart_fonts
+
+    register_chart_fonts()
     _fonts_registered = True
 
 

@@ -131,10 +131,11 @@ def sources_add(
 
 
 def _mount_render_commands() -> None:
-    from analysis.render.cli import report_command, reports_command
+    from analysis.render.cli import report_command, reports_command, slides_command
 
     app.command("report")(report_command)
     app.command("reports")(reports_command)
+    app.command("slides")(slides_command)
 
 
 _mount_render_commands()

@@ -768,8 +768,15 @@ def _write(
             db_path = staging / duckdb_name
             try:
                 _build_duckdb(db_path, [(n, staged[f"{n}.parquet"]) for n in tables])
+                content = duckdb_content_digest(db_path)
             except duckdb.Error as exc:
                 raise _output_error(exc, out_dir / duckdb_name, "cannot write datasets") from exc
+            except RuntimeError as exc:
+                if "interrupted" not in str(exc).lower():
+                    raise
+                # DuckDB turns Ctrl-C (SIGINT) into RuntimeError('Query interrupted'): make it
+                # the KeyboardInterrupt it is (no traceback from the command, exit code 130).
+                raise KeyboardInterrupt from None
             sha = _sha256_file(db_path)
             if sha is None:
                 raise OSError(errno.EIO, "cannot read back the DuckDB file", str(db_path))
@@ -779,7 +786,7 @@ def _write(
                 "size": db_path.stat().st_size,
                 "object": f"{OBJECTS_DIR}/{sha}{Path(duckdb_name).suffix or '.duckdb'}",
                 "source": source,
-                "content": duckdb_content_digest(db_path),
+                "content": content,
             }
             staged[duckdb_name] = db_path
         _fsync_dir(staging)

@@ -392,7 +392,7 @@ class _Parser:
             for d in depts:
                 if d not in self.staff_departments:
                     self.staff_departments.append(d)
-        people_titles = [split_person(token) for token in split_list(people)]
+        people_titles = [_split_person(token) for token in split_list(people)]
         line_org = None
         if not depts:
             # no (課) written: the department a title on the line names (岩田文書法制課長)
@@ -435,6 +435,26 @@ class _Parser:
                 ):
                     row["organization"] = other["organization"]
                     break
+
+    def _drop_duplicate_attendees(self) -> None:
+        """A name listed twice in one role on one line (a typo) is one person: keep the first.
+
+        Two rows with the same (role, name, source_line) would break the attendees key.
+        """
+        seen: set[tuple] = set()
+        kept = []
+        for a in self.attendees:
+            key = (a["role"], a["name"], a["source_line"])
+            if key in seen:
+                self.warn(
+                    "duplicate_attendee",
+                    f"{a['name']} ({a['role']}) is listed twice on this line; counted once",
+                    a["source_line"],
+                )
+                continue
+            seen.add(key)
+            kept.append(a)
+        self.attendees = kept
 
     def _split_org(self, org: str) -> tuple[str | None, list[str]]:
         """``市民経済部課税課・市民課`` -> (市民経済部, [課税課, 市民課])."""
@@ -562,6 +582,7 @@ class _Parser:
         res = ParseResult(meeting_id)
         T = res.tables
         self._resolve_staff_orgs()
+        self._drop_duplicate_attendees()
         self._members_present = [
             a for a in self.attendees if a["role"] in _MEMBER_ROLES and a["present"]
         ]
@@ -1047,6 +1068,20 @@ def _unique(key: str, seen: set[str]) -> str:
         out = f"{key}-{n}"
     seen.add(out)
     return out
+
+
+# SudachiPy refuses input longer than 49,149 bytes; no name and title is near this long.
+_PERSON_HEAD = 200
+
+
+def _split_person(token: str) -> tuple[str, str | None]:
+    """:func:`~analysis.names.split_person` for a token of any length (a line of junk can be
+    one long token): only the head of a long token is analysed."""
+    token = token.strip()
+    if len(token) <= _PERSON_HEAD:
+        return split_person(token)
+    name, _ = split_person(token[:_PERSON_HEAD])
+    return name, token[len(name) :] or None
 
 
 def head_is_summary(text: str) -> bool:

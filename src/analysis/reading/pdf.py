@@ -14,8 +14,12 @@ does not matter. What it does (seen with pdfplumber 0.11 on Japanese text):
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 import re
+import warnings
+from collections.abc import Iterator
 
 from analysis.reading.errors import InputError
 
@@ -39,7 +43,7 @@ def extract_pdf_lines(data: bytes, path: str) -> list[tuple[int, str]]:
 
     lines: list[tuple[int, str]] = []
     try:
-        with pdfplumber.open(io.BytesIO(data)) as pdf:
+        with _quiet_libraries(), pdfplumber.open(io.BytesIO(data)) as pdf:
             if not pdf.pages:
                 raise InputError(path, "PDF has no pages")
             for number, page in enumerate(pdf.pages, start=1):
@@ -62,6 +66,27 @@ def extract_pdf_lines(data: bytes, path: str) -> list[tuple[int, str]]:
             "pdfminer returns '(cid:N)' placeholders)",
         )
     return lines
+
+
+@contextlib.contextmanager
+def _quiet_libraries() -> Iterator[None]:
+    """Keep pdfminer's and pdfplumber's log lines and warnings about a damaged file
+    (``Invalid MediaBox in /Page ...``) off stderr: without a handler, Python prints them there,
+    around the command's one-line error. What matters reaches the caller as an InputError."""
+    loggers = [logging.getLogger(name) for name in ("pdfminer", "pdfplumber")]
+    saved = [(lg, lg.propagate) for lg in loggers]
+    null = logging.NullHandler()
+    for lg in loggers:
+        lg.addHandler(null)
+        lg.propagate = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, propagate in saved:
+            lg.removeHandler(null)
+            lg.propagate = propagate
 
 
 def _describe(exc: BaseException) -> str:

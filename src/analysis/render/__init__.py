@@ -4,7 +4,12 @@
   ``<out>/<name>.ipynb`` and ``<out>/<name>.html``;
 - :class:`ReportKernel` keeps one kernel for many reports (namespace wiped between them);
 - :func:`render_schedule` renders what ``reports/schedule.yml`` lists, one failure not stopping
-  the others; :func:`summarize` words the outcome.
+  the others; :func:`summarize` words the outcome;
+- :mod:`analysis.render.runs` (``council reports``): a folder per run, ``latest``, an index, only
+  the reports whose inputs changed, and the exit-code contract (docs/scheduling.md);
+- :mod:`analysis.render.slides` (``council slides``): offline reveal.js decks;
+- :mod:`analysis.render.page`, :mod:`~analysis.render.fonts`, :mod:`~analysis.render.browser`:
+  the embedded Japanese font, the A4 print sheet and title block, PDFs with headless Chromium.
 
 Importing this package is cheap; papermill and nbconvert are imported when a report runs.
 """

@@ -27,12 +27,12 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _data_dir(data: Path | None) -> Path:
+def _data_dir(data: Path | None, code: int = 1) -> Path:
     from analysis import paths, store
 
     folder = data or paths.processed_dir()
     if not (folder / store.MANIFEST_NAME).is_file():
-        _fail(f"{folder}: no datasets here; run `council build` first")
+        _fail(f"{folder}: no datasets here; run `council build` first", code)
     return folder
 
 
@@ -82,6 +82,12 @@ def report_command(
     list_params: Annotated[
         bool, typer.Option("--list-params", help="Show the notebook's parameters and stop.")
     ] = False,
+    pdf: Annotated[
+        bool, typer.Option("--pdf", help="Also print an A4 PDF (needs Chromium).")
+    ] = False,
+    slides: Annotated[
+        bool, typer.Option("--slides", help="Also write a slide deck (<name>.slides.html).")
+    ] = False,
 ) -> None:
     """Render one report notebook with parameters to HTML (works with no network)."""
     from analysis.render import ParameterError, RenderError, notebook_parameters, run_notebook
@@ -112,10 +118,18 @@ def report_command(
             _fail(str(exc))
     data_dir = _data_dir(data)
     try:
-        result = run_notebook(path, values, data_dir, _out_dir(out), kernel_name=kernel, name=name)
+        formats = ("html", *(["pdf"] if pdf else []), *(["slides"] if slides else []))
+        result = run_notebook(
+            path, values, data_dir, _out_dir(out), kernel_name=kernel, name=name, formats=formats
+        )
     except (ParameterError, RenderError) as exc:
         _fail(str(exc))
     typer.echo(f"wrote {result.html or result.ipynb} ({result.seconds:.1f} s)")
+    for fmt in ("pdf", "slides"):
+        if fmt in result.outputs:
+            typer.echo(f"wrote {result.outputs[fmt]}")
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}")
 
 
 def reports_command(
@@ -126,12 +140,19 @@ def reports_command(
         Path | None, typer.Option(help="Datasets folder (default data/processed).")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Output folder (default reports/output).")
+        Path | None,
+        typer.Option(help="Output root (default reports/output): runs/<run>/ and latest/."),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Render every report, even those up to date.")
+    ] = False,
     check: Annotated[
         bool,
         typer.Option("--check", help="Check the schedule and parameters without rendering."),
     ] = False,
+    keep: Annotated[
+        int, typer.Option(help="Run folders to keep (older ones are deleted; 0 keeps all).")
+    ] = 20,
     fresh_kernels: Annotated[
         bool,
         typer.Option(
@@ -139,48 +160,104 @@ def reports_command(
         ),
     ] = False,
     kernel: Annotated[str | None, typer.Option(help="Jupyter kernel (default python3).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
 ) -> None:
-    """Render every report listed in the schedule; exit 1 if any failed."""
+    """Render the scheduled reports into a new run folder; skip those whose inputs are unchanged.
+
+    Exit status: 0 all reports rendered or up to date; 1 some reports failed (the others were
+    rendered and the index written); 2 bad schedule or usage; 3 datasets missing; 4 another run
+    is going on. See docs/scheduling.md.
+    """
     from analysis import paths
-    from analysis.render import (
-        ScheduleError,
-        check_schedule,
-        load_schedule,
-        render_schedule,
-        summarize,
+    from analysis.render import ScheduleError, check_schedule, load_schedule
+    from analysis.render.runs import (
+        EXIT_LOCKED,
+        EXIT_NO_DATA,
+        EXIT_USAGE,
+        DataMissing,
+        RunLocked,
+        run_reports,
     )
 
     schedule_path = schedule or paths.reports_dir() / SCHEDULE_NAME
     try:
         loaded = load_schedule(schedule_path)
     except ScheduleError as exc:
-        _fail(str(exc))
+        _fail(str(exc), EXIT_USAGE)
     if not loaded.jobs:
         typer.echo(f"{schedule_path}: no jobs scheduled")
         return
-    data_dir = _data_dir(data)
+    data_dir = _data_dir(data, EXIT_NO_DATA)
     if check:
         problems = check_schedule(loaded, data_dir)
         for p in problems:
             typer.echo(p, err=True)
         if problems:
-            raise typer.Exit(1)
+            raise typer.Exit(EXIT_USAGE)
         typer.echo(f"{schedule_path}: {len(loaded.jobs)} job(s), no problems found")
         return
-    results = render_schedule(
-        schedule_path,
-        data_dir,
-        _out_dir(out),
-        kernel_name=kernel,
-        reuse_kernel=not fresh_kernels,
-        log=None if quiet else typer.echo,
-    )
-    typer.echo(summarize(results))
-    if any(not r.ok for r in results):
-        raise typer.Exit(1)
+    try:
+        outcome = run_reports(
+            schedule_path,
+            data_dir,
+            _out_dir(out),
+            force=force,
+            kernel_name=kernel,
+            reuse_kernel=not fresh_kernels,
+            keep=keep,
+            log=None if quiet else typer.echo,
+        )
+    except ScheduleError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    except DataMissing as exc:
+        _fail(str(exc), EXIT_NO_DATA)
+    except RunLocked as exc:
+        _fail(str(exc), EXIT_LOCKED)
+    typer.echo(outcome.summary())
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)
+
+
+def slides_command(
+    meeting: Annotated[str, typer.Option("--meeting", help="Meeting id, e.g. tama-2020-09.")],
+    data: Annotated[
+        Path | None, typer.Option(help="Datasets folder (default data/processed).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default reports/output/slides).")
+    ] = None,
+    pseudonymize: Annotated[
+        bool,
+        typer.Option("--pseudonymize", help="Replace attendees' names by 委員A, 職員A, …"),
+    ] = False,
+    pdf: Annotated[
+        bool, typer.Option("--pdf", help="Also print the deck to PDF (needs Chromium).")
+    ] = False,
+    name: Annotated[
+        str | None, typer.Option(help="File name template (default council_slides-{meeting_id}).")
+    ] = None,
+) -> None:
+    """Write the council deck for one meeting: one offline HTML file (reveal.js)."""
+    from analysis import paths
+    from analysis.render.runs import EXIT_NO_DATA, EXIT_USAGE
+    from analysis.render.slides import SlidesError, write_council_deck
+
+    data_dir = _data_dir(data, EXIT_NO_DATA)
+    folder = out or paths.reports_dir() / OUTPUT_NAME / "slides"
+    try:
+        written = write_council_deck(
+            meeting, data_dir, folder, pseudonymize=pseudonymize, name=name, pdf=pdf
+        )
+    except SlidesError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    typer.echo(f"wrote {written['html']}")
+    if "pdf" in written:
+        typer.echo(f"wrote {written['pdf']}")
+    if "pdf_skipped" in written:
+        typer.echo(f"warning: {written['pdf_skipped']}")
 
 
 report_app = typer.Typer(no_args_is_help=True, help="Render report notebooks to HTML.")
 report_app.command("report")(report_command)
 report_app.command("reports")(reports_command)
+report_app.command("slides")(slides_command)

@@ -43,7 +43,7 @@ body.jp-Notebook {
 .jp-OutputArea-prompt, .jp-InputPrompt { display: none; }
 @media print {
   body.jp-Notebook { max-width: none; padding: 0; }
-  .council-chart, .jp-RenderedHTMLCommon table { break-inside: avoid; }
+  .council-chart, .jp-RenderedHTMLCommon tr { break-inside: avoid; }
   .vega-embed details { display: none; }
 }
 </style>
@@ -147,12 +147,18 @@ def _report_copy(nb: Any) -> Any:
     return nb
 
 
-def notebook_to_html(nb: Any, title: str) -> str:
-    """The report HTML for an executed notebook: inputs hidden, nothing external."""
+def notebook_to_html(nb: Any, title: str, info: Any = None) -> str:
+    """The report HTML for an executed notebook: inputs hidden, nothing external.
+
+    The page is finished by :func:`analysis.render.page.finish_page`: the Japanese font subset
+    embedded, the A4 print sheet, and a title block from ``info`` (a
+    :class:`~analysis.render.page.PageInfo`; by default just the title).
+    """
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
     from analysis.charts import FONT
+    from analysis.render.page import PageInfo, finish_page
 
     template = _TEMPLATE.replace("%(font)s", FONT)
     exporter = HTMLExporter(
@@ -169,4 +175,4 @@ def notebook_to_html(nb: Any, title: str) -> str:
     report = _report_copy(nb)
     report.metadata["title"] = title
     body, _ = exporter.from_notebook_node(report, resources={"metadata": {"name": title}})
-    return strip_external(body)
+    return finish_page(strip_external(body), info or PageInfo(title))

@@ -29,6 +29,7 @@ from typing import Any
 
 from analysis.render.html import notebook_to_html
 from analysis.render.naming import output_path, report_name
+from analysis.render.page import PageInfo
 from analysis.render.parameters import (
     DATA_DIR,
     Parameter,
@@ -38,7 +39,9 @@ from analysis.render.parameters import (
 )
 
 DEFAULT_KERNEL = "python3"
-FORMATS = ("html",)  # besides the .ipynb that is always written
+FORMATS = ("html",)  # the default; besides the .ipynb that is always written
+ALL_FORMATS = ("html", "pdf", "slides")
+SLIDES_SUFFIX = ".slides.html"
 _RESET_TAG = "council-reset"
 _ENGINE = "council_shared_kernel"
 
@@ -70,6 +73,8 @@ class RenderResult:
     error: str | None = None
     job: int | None = None  # index of the schedule job, when rendered from a schedule
     outputs: dict[str, Path] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # e.g. no PDF: Chromium not installed
+    title: str | None = None  # the page's title (the notebook's first heading)
 
     @property
     def ok(self) -> bool:
@@ -263,10 +268,18 @@ def _write_atomic(path: Path, data: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(data)
+        os.chmod(tmp, readable_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def readable_mode() -> int:
+    """Permission bits for a report file: what the umask allows (mkstemp's are 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _clean(nb: Any) -> Any:
@@ -294,11 +307,17 @@ def run_notebook(
     name: str | None = None,
     formats: tuple[str, ...] = FORMATS,
     timeout: float | None = 600,
+    info: PageInfo | None = None,
 ) -> RenderResult:
     """Run ``notebook`` with ``parameters`` on the datasets in ``data_dir``; write the report.
 
     Writes ``<out_dir>/<name>.ipynb`` (the executed notebook) and, for ``"html"`` in
-    ``formats``, ``<out_dir>/<name>.html`` (inputs hidden, no network needed). ``name`` is a
+    ``formats``, ``<out_dir>/<name>.html`` (inputs hidden, no network needed, the Japanese font
+    and an A4 print sheet inside). ``"pdf"`` also writes ``<name>.html`` and prints it to
+    ``<name>.pdf`` with headless Chromium; without Chromium the PDF is left out and
+    ``result.warnings`` says so (not an error). ``"slides"`` writes ``<name>.slides.html``, a
+    reveal.js deck of the report (a slide per heading). ``info`` sets the title block (by default
+    the notebook's first heading, the parameters and the data version). ``name`` is a
     template such as ``"会議-{meeting_id}"``; by default the notebook's stem and the parameter
     values (see :func:`analysis.render.naming.report_name`). Either way it is one safe file name
     inside ``out_dir``.
@@ -313,9 +332,11 @@ def run_notebook(
     """
     started = time.perf_counter()
     notebook = Path(notebook).resolve()
-    unknown = [f for f in formats if f not in FORMATS]
+    unknown = [f for f in formats if f not in ALL_FORMATS]
     if unknown:
-        raise RenderError(f"unknown format(s) {', '.join(unknown)} (known: {', '.join(FORMATS)})")
+        raise RenderError(
+            f"unknown format(s) {', '.join(unknown)} (known: {', '.join(ALL_FORMATS)})"
+        )
     nb, _, values, report = prepare(notebook, parameters or {}, name_template=name)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -333,7 +354,9 @@ def run_notebook(
         if own_kernel:
             kernel.close()
     if result.error is not None:
-        html_path.unlink(missing_ok=True)  # no stale report of the same name
+        for stale in (html_path, html_path.with_suffix(".pdf")):
+            stale.unlink(missing_ok=True)  # no stale report of the same name
+        output_path(out_dir, report, SLIDES_SUFFIX).unlink(missing_ok=True)
         result.seconds = time.perf_counter() - started
         raise NotebookExecutionError(
             f"{notebook.name} ({report}): {result.error}; see {ipynb_path}", result
@@ -343,11 +366,70 @@ def run_notebook(
 
     _write_atomic(ipynb_path, nbformat.writes(executed))
     result.ipynb = result.outputs["ipynb"] = ipynb_path
-    if "html" in formats:
-        _write_atomic(html_path, notebook_to_html(executed, report))
+    info = info or page_info(executed, report, values, data_dir)
+    result.title = info.title
+    if "html" in formats or "pdf" in formats:
+        _write_atomic(html_path, notebook_to_html(executed, report, info))
         result.html = result.outputs["html"] = html_path
+    if "slides" in formats:
+        from analysis.render.slides import notebook_to_slides
+
+        slides_path = output_path(out_dir, report, SLIDES_SUFFIX)
+        _write_atomic(slides_path, notebook_to_slides(executed, info.title, info))
+        result.outputs["slides"] = slides_path
+    if "pdf" in formats:
+        _write_pdf(result, html_path)
     result.seconds = time.perf_counter() - started
+    if result.error is not None:
+        raise RenderError(f"{notebook.name} ({report}): {result.error}", result)
     return result
+
+
+def _write_pdf(result: RenderResult, html_path: Path, query: str = "") -> None:
+    """Print ``html_path`` to PDF into ``result``; no Chromium is a warning, not a failure."""
+    from analysis.render.browser import BrowserError, BrowserMissing, print_pdf
+
+    pdf_path = html_path.with_suffix(".pdf")
+    try:
+        result.outputs["pdf"] = print_pdf(html_path, pdf_path, query=query)
+    except BrowserMissing as exc:
+        pdf_path.unlink(missing_ok=True)  # no stale PDF of an older version
+        result.warnings.append(str(exc))
+    except BrowserError as exc:
+        pdf_path.unlink(missing_ok=True)
+        result.error = f"PDF: {exc}"
+
+
+def _notebook_title(nb: Any) -> str | None:
+    """The text of the notebook's first Markdown heading, if any."""
+    import re
+
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        m = re.search(r"^\s*#{1,2}\s+(.+?)\s*#*\s*$", cell.source, re.MULTILINE)
+        if m:
+            return m.group(1)
+    return None
+
+
+def page_info(nb: Any, report: str, values: dict[str, Any], data_dir: Path | None) -> PageInfo:
+    """The title block for a report: its heading, the report name and parameters, data version."""
+    from analysis.render.versions import data_version, short
+
+    details: list[tuple[str, str]] = []
+    title = _notebook_title(nb) or report
+    if title != report:
+        details.append(("レポート", report))
+    if values:
+        details.append(("条件", ", ".join(f"{k}={v}" for k, v in values.items())))
+    version = None
+    if data_dir is not None:
+        try:
+            version = short(data_version(Path(data_dir)))
+        except (OSError, ValueError):
+            version = None
+    return PageInfo(title, details, version)
 
 
 def _execute(
