@@ -232,3 +232,24 @@ def test_regenerates_over_its_own_corpus(tmp_path: Path):
 def test_rejects_empty_corpus(tmp_path: Path):
     with pytest.raises(ValueError):
         generate(0, tmp_path / "c")
+
+
+# ------------------------------------------------------------------------------- the runner
+@pytest.mark.slow
+def test_benchmark_runner_smoke(tmp_path: Path):
+    """`python -m analysis.bench` end to end on tiny corpora: figures, targets, table."""
+    from analysis.bench import run
+
+    result = run.run([1, 3, 6], work=tmp_path, workers=[1], rendering=False, log=lambda _m: None)
+    assert [s["meetings"] for s in result["sizes"]] == [1, 3, 6]
+    b = result["sizes"][-1]["builds"]["1"]
+    assert b["meetings"] == 6
+    assert b["rss_main_mb"] > 0 and b["mb_s"] > 0 and b["over_floor"] > 1
+    assert result["import"]["best_s"] < 5
+    names = {r["name"] for r in result["analyses"]["analyses"]}
+    assert "analyses.consultation_register" in names
+    targets = {t["target"]: t for t in result["targets"]}
+    assert targets["import analysis"]["met"] is True
+    assert targets["peak memory at 6 meetings"]["met"] is None  # stated for 10,000
+    text = run.table(result)
+    assert "targets:" in text and "import analysis" in text
