@@ -88,6 +88,12 @@ def report_command(
     slides: Annotated[
         bool, typer.Option("--slides", help="Also write a slide deck (<name>.slides.html).")
     ] = False,
+    pseudonymize: Annotated[
+        bool,
+        typer.Option(
+            "--pseudonymize", help="Replace names of members and staff with their roles (委員A…)."
+        ),
+    ] = False,
 ) -> None:
     """Render one report notebook with parameters to HTML (works with no network)."""
     from analysis.render import ParameterError, RenderError, notebook_parameters, run_notebook
@@ -117,6 +123,10 @@ def report_command(
         except ParameterError as exc:
             _fail(str(exc))
     data_dir = _data_dir(data)
+    if pseudonymize:
+        from analysis.pseudonymize import pseudonymized_datasets
+
+        data_dir = pseudonymized_datasets(data_dir, _out_dir(out) / ".pseudonymized")
     try:
         formats = ("html", *(["pdf"] if pdf else []), *(["slides"] if slides else []))
         result = run_notebook(

@@ -152,6 +152,7 @@ def fingerprint(job: Job, params: dict[str, Any], versions: dict[str, str]) -> s
         "parameters": params,
         "name": job.name,
         "formats": sorted(job.formats),
+        "pseudonymize": job.pseudonymize,
         **versions,
     }
     text = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)

@@ -58,7 +58,7 @@ FOR_EACH: dict[str, str] = {
     "department": "department",
     "category": "category",
 }
-_JOB_KEYS = ("notebook", "slides", "name", "parameters", "for_each", "formats")
+_JOB_KEYS = ("notebook", "slides", "name", "parameters", "for_each", "formats", "pseudonymize")
 DECKS = ("council",)  # what a `slides:` job can make
 SLIDES_FORMATS = ("slides", "pdf")
 # The council deck's parameters: name → (type, description)
@@ -78,6 +78,7 @@ class Job:
     name: str | None = None
     formats: tuple[str, ...] = FORMATS
     slides: str | None = None  # a built-in deck ("council") instead of a notebook
+    pseudonymize: bool = False  # render from a copy of the data with names replaced by roles
 
     @property
     def source(self) -> str:
@@ -186,6 +187,12 @@ def _job(raw: Any, index: int, where: str, notebooks: Path) -> Job:
                 f"for_each would get the same name"
             )
 
+    pseudonymize = raw.get("pseudonymize", False)
+    if not isinstance(pseudonymize, bool):
+        raise ScheduleError(f"{at}.pseudonymize: must be true or false, got {pseudonymize!r}")
+    if deck is not None and pseudonymize:
+        raise ScheduleError(f"{at}.pseudonymize: for slides use parameters: {{pseudonymize: true}}")
+
     if deck is not None:
         formats = _formats(raw, at, SLIDES_FORMATS, ("slides",))
     else:
@@ -198,6 +205,7 @@ def _job(raw: Any, index: int, where: str, notebooks: Path) -> Job:
         name,
         formats,
         deck,
+        pseudonymize,
     )
 
 
@@ -321,6 +329,10 @@ def render_task(
     """Render one report of ``job`` (a notebook run, or a deck); raises like run_notebook."""
     if job.slides:
         return _render_deck(job, params, data_dir, out_dir)
+    if job.pseudonymize:
+        from analysis.pseudonymize import pseudonymized_datasets
+
+        data_dir = pseudonymized_datasets(data_dir, Path(out_dir).parent / ".pseudonymized")
     result = run_notebook(
         job.notebook,
         params,

@@ -27,12 +27,12 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from analysis.pseudonymize import Pseudonyms
 from analysis.render.page import PageInfo, finish_page
 
 ASSETS = Path(__file__).resolve().parent / "assets" / "reveal"
@@ -244,45 +244,6 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)] or [items]
 
 
-# -- pseudonyms ------------------------------------------------------------------------------
-@dataclass
-class Pseudonyms:
-    """Names in the attendance list → stable stand-ins (委員A…, 職員A…), applied to any text."""
-
-    mapping: dict[str, str] = field(default_factory=dict)
-    _pattern: re.Pattern[str] | None = None
-
-    @classmethod
-    def from_attendees(cls, attendees: Any, enabled: bool) -> Pseudonyms:
-        if not enabled or attendees is None or attendees.is_empty():
-            return cls()
-        mapping: dict[str, str] = {}
-        members = staff = 0
-        rows = attendees.select("name", "role").unique(maintain_order=True).iter_rows()
-        for name, role in rows:
-            if not name or name in mapping:
-                continue
-            if role in MEMBER_ROLES:
-                mapping[name] = f"委員{_letter(members)}"
-                members += 1
-            else:
-                mapping[name] = f"職員{_letter(staff)}"
-                staff += 1
-        names = sorted(mapping, key=len, reverse=True)
-        pattern = re.compile("|".join(map(re.escape, names))) if names else None
-        return cls(mapping, pattern)
-
-    def __call__(self, text: Any) -> Any:
-        if text is None or self._pattern is None:
-            return text
-        return self._pattern.sub(lambda m: self.mapping[m.group(0)], str(text))
-
-
-def _letter(i: int) -> str:
-    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    return letters[i] if i < len(letters) else f"{letters[i % 26]}{i // 26}"
-
-
 # -- the council deck ------------------------------------------------------------------------
 def _jp_date(d: Any) -> str:
     if d is None:
@@ -356,7 +317,7 @@ def council_deck(
     attendees = tables.get("attendees")
     if attendees is not None:
         attendees = attendees.filter(pl.col("meeting_id") == meeting_id)
-    p = Pseudonyms.from_attendees(attendees, pseudonymize)
+    p = Pseudonyms.from_attendees(attendees, pseudonymize, list(meeting.get("signatories") or []))
     cons_all = tables["consultations"].filter(pl.col("meeting_id") == meeting_id).sort("seq")
     register = consultation_register(tables, meeting_id=meeting_id) if cons_all.height else None
     utterances = tables["utterances"].filter(pl.col("meeting_id") == meeting_id)
