@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: setup data reports test lint dictionary bench clean
+.PHONY: setup data reports test lint dictionary bench bench-quick bench-reports clean
 
 setup: $(STAMP)
 
@@ -33,5 +33,16 @@ test: $(STAMP)
 	$(BIN)/council dictionary --check
 	$(BIN)/python -m pytest -q
 
+# Speed at corpus scale on synthetic meetings (written under .bench/, never data/raw/);
+# figures and targets in BENCHMARKS.md.
+bench: $(STAMP)
+	$(BIN)/python -m analysis.bench --out .bench/bench.json
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m analysis.bench --quick --out .bench/bench-quick.json
+
+bench-reports: data
+	$(BIN)/python -m analysis.render.bench
+
 clean:
-	rm -rf data/processed reports/output .pytest_cache .ruff_cache
+	rm -rf data/processed reports/output .bench .pytest_cache .ruff_cache
