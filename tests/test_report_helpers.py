@@ -304,3 +304,36 @@ def test_describe_test_ja():
         }
     )
     assert "0.001 未満" in mc and "20,000" in mc and "1 個を除いて" in mc
+
+
+def test_with_lines_agrees_with_lines_text_row_by_row():
+    import random
+
+    rng = random.Random(7)
+    n = 300
+    starts = [rng.choice([None, *range(1, 30)]) for _ in range(n)]
+    ends = [None if s is None or rng.random() < 0.2 else s + rng.randint(-2, 5) for s in starts]
+    many = [
+        None
+        if rng.random() < 0.1
+        else [rng.choice([None, *range(1, 15)]) for _ in range(rng.randint(0, 6))]
+        for _ in range(n)
+    ]
+    meetings = [rng.choice([None, "", "m-1", "m-2"]) for _ in range(n)]
+    df = pl.DataFrame(
+        {"s": starts, "e": ends, "many": many, "m": meetings},
+        schema={"s": pl.Int64, "e": pl.Int64, "many": pl.List(pl.Int64), "m": pl.String},
+    )
+
+    def expected(first, last, mid):
+        if last is not None and first is not None:
+            first = range(first, last + 1)
+        return rh.lines_text(first, mid)
+
+    got = rh.with_lines(df, "s", end="e", meeting="m")["行"].to_list()
+    assert got == [expected(*r) for r in zip(starts, ends, meetings, strict=True)]
+    got = rh.with_lines(df, "s")["行"].to_list()
+    assert got == [rh.lines_text(s) for s in starts]
+    got = rh.with_lines(df, "many", meeting="m")["行"].to_list()
+    assert got == [rh.lines_text(v, m) for v, m in zip(many, meetings, strict=True)]
+    assert rh.with_lines(df.clear(), "many")["行"].to_list() == []

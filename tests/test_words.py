@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from analysis import words
+from analysis.normalise import to_norm
 from analysis.words import (
     KWIC_COLUMNS,
     Token,
@@ -58,7 +59,7 @@ def utterances(*rows: tuple) -> pl.DataFrame:
                 "speaker_org": None,
                 "kind": kind,
                 "text": text,
-                "text_norm": None if text is None else text,
+                "text_norm": None if text is None else to_norm(text),  # as the build writes it
                 "reply_to": None,
                 "source_line": first,
                 "source_line_end": last,
@@ -530,3 +531,52 @@ def test_kwic_rejects_bad_input():
 def test_kwic_null_text_is_skipped():
     u = utterances(("ア", "委員", "question", None), ("ア", "委員", "question", "録画"))
     assert kwic(u, "録画")["seq"].to_list() == [2]
+
+
+def test_kwic_prefilter_on_text_norm_gives_the_same_hits_as_a_full_scan():
+    u = utterances(
+        ("ア", "委員", "question", "ＩＤとﾊﾟｽﾜｰﾄﾞの管理（案）〜ＩＤ−番号について"),
+        ("ア", "課", "answer", "IDはパスワードと別に管理する。"),
+        ("ア", "課", "answer", None),
+        ("イ", "委員", "remark", "ｶﾞｲﾄﾞﾗｲﾝ〜ID"),
+    )
+    for keyword in ("ID", "パスワード", "〜ID", "ガイド", "−番号", "（案）"):
+        fast = kwic(u, keyword, width=3)
+        full = kwic(u.drop("text_norm"), keyword, width=3)
+        assert fast.to_dicts() == full.to_dicts(), keyword
+
+
+def _aligned_nfkc_reference(text: str) -> tuple[str, list[int], list[int]]:
+    """The character-by-character alignment (the former implementation), for comparison."""
+    import unicodedata
+
+    spans: list[tuple[int, int]] = []
+    for i, ch in enumerate(text):
+        if spans and words._continues(ch):
+            spans[-1] = (spans[-1][0], i + 1)
+        else:
+            spans.append((i, i + 1))
+    pieces, starts, ends = [], [], []
+    for start, end in spans:
+        piece = unicodedata.normalize("NFKC", text[start:end])
+        pieces.append(piece)
+        starts.extend([start] * len(piece))
+        ends.extend([end] * len(piece))
+    return "".join(pieces), starts, ends
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "ﾊﾟｽﾜｰﾄﾞ",
+        "ﾞ先頭が濁点ﾟﾟ",
+        "ＩＤとﾊﾟｽﾜｰﾄﾞの管理（案）〜ＩＤ−番号",
+        "㈱と㍻とｶﾞ\u3099e\u0301\u0301x",
+        "か\u3099き\u309aく",
+        "[a]^$.*+?{}()|\\ ﾃﾞｰﾀ\u00a0①②",
+        "ただの文章です。",
+    ],
+)
+def test_aligned_nfkc_matches_the_character_by_character_alignment(text):
+    assert words._aligned_nfkc(text) == _aligned_nfkc_reference(text)

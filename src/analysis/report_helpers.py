@@ -431,15 +431,79 @@ def with_lines(
     ``lines`` to ``end`` (``行 44〜82``). With ``meeting`` (a column of meeting ids) the meeting
     comes first (``tama-2020-09 行 44〜82``), for reports that span several meetings.
     """
-    starts = df[lines].to_list()
-    ends = df[end].to_list() if end else [None] * df.height
-    meetings = df[meeting].to_list() if meeting else [None] * df.height
-    texts = []
-    for first, last, mid in zip(starts, ends, meetings, strict=True):
-        if last is not None and first is not None:
-            first = range(first, last + 1)
-        texts.append(lines_text(first, mid))
-    return df.with_columns(pl.Series(name, texts, dtype=pl.String))
+    return df.with_columns(_lines_column(df, lines, end, meeting).alias(name))
+
+
+def _lines_column(df: pl.DataFrame, lines: str, end: str | None, meeting: str | None) -> pl.Series:
+    """:func:`lines_text` of every row of ``df``, computed with polars (no Python per row)."""
+    nbsp = "\u00a0"
+    if isinstance(df.schema[lines], pl.List | pl.Array):
+        lists = df.select(pl.col(lines).cast(pl.List(pl.Int64)).alias("v"))
+    else:
+        first = pl.col(lines).cast(pl.Int64)
+        if end:
+            last = pl.col(end).cast(pl.Int64)
+            # lines_text(range(first, last + 1)); a missing end cites the first line alone
+            cited = (
+                pl.when(first.is_null())
+                .then(None)
+                .when(last.is_null() | (last == first))
+                .then(first.cast(pl.String))
+                .when(last > first)
+                .then(pl.format("{}〜{}", first, last))
+                .otherwise(None)
+            )
+        else:
+            cited = first.cast(pl.String)
+        texts = df.select(cited.alias("t"))["t"]
+        return _with_prefix(df, texts, meeting, nbsp)
+    # lists: sorted distinct lines per row, consecutive ones joined into runs
+    row, v = pl.col("_row"), pl.col("v")
+    flat = (
+        lists.with_row_index("_row")
+        .explode("v")
+        .drop_nulls("v")
+        .sort("_row", "v")
+        .filter((row != row.shift(1)) | (v != v.shift(1)) | row.shift(1).is_null())
+    )
+    new_row = (row != row.shift(1)).fill_null(True)
+    row_ends = (row != row.shift(-1)).fill_null(True)
+    firsts = flat.filter(new_row | (v - v.shift(1) != 1)).select("_row", a="v")
+    lasts = flat.filter(row_ends | (v.shift(-1) - v != 1)).select(b="v")
+    runs = (
+        pl.concat([firsts, lasts], how="horizontal")
+        .select(
+            "_row",
+            pl.when(pl.col("a") == pl.col("b"))
+            .then(pl.col("a").cast(pl.String))
+            .otherwise(pl.format("{}〜{}", "a", "b"))
+            .alias("run"),
+        )
+        .group_by("_row", maintain_order=True)
+        .agg(pl.col("run").str.join("・"))
+    )
+    texts = pl.Series("t", [], dtype=pl.String).extend_constant(None, df.height)
+    if runs.height:
+        texts = texts.scatter(runs["_row"], runs["run"])
+    return _with_prefix(df, texts, meeting, nbsp)
+
+
+def _with_prefix(df: pl.DataFrame, texts: pl.Series, meeting: str | None, nbsp: str) -> pl.Series:
+    """``行 …`` from the cited lines (``—`` for none), after the meeting id when there is one."""
+    frame = pl.DataFrame({"t": texts}).with_columns(
+        df[meeting].cast(pl.String).alias("m") if meeting else pl.lit(None, pl.String).alias("m")
+    )
+    prefix = (
+        pl.when(pl.col("m").is_null() | (pl.col("m") == ""))
+        .then(pl.lit(""))
+        .otherwise(pl.col("m") + " ")
+    )
+    out = (
+        pl.when(pl.col("t").is_null())
+        .then(pl.lit("—"))
+        .otherwise(prefix + f"行{nbsp}" + pl.col("t"))
+    )
+    return frame.select(out.cast(pl.String).alias("t"))["t"]
 
 
 def with_refs(

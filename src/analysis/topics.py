@@ -183,30 +183,57 @@ def apply_topic_rules(utterances: pl.DataFrame, rules: Sequence[TopicRule]) -> p
     """The ``question_topics`` table for ``utterances`` under ``rules``."""
     if not rules or utterances.height == 0:
         return empty("question_topics")
-    rows: list[dict] = []
     kinds = sorted({k for r in rules for k in r.applies_to})
     picked = utterances.filter(pl.col("kind").is_in(kinds)).select(
         *_UTTERANCE_KEY, "kind", "text_norm"
     )
-    for kind in kinds:
+    parts: list[pl.DataFrame] = []
+    for kind_index, kind in enumerate(kinds):
         part = picked.filter(pl.col("kind") == kind)
         ruleset = RuleSet({r.code: r.rule for r in rules if kind in r.applies_to})
         if part.height == 0 or not len(ruleset):
             continue
-        results = ruleset.match_many(part["text_norm"].to_list())
-        keys = part.select(_UTTERANCE_KEY).rows()
-        for (meeting_id, group, seq), found in zip(keys, results, strict=True):
-            for topic, words in found.items():
-                rows.append(
-                    dict(
-                        meeting_id=meeting_id,
-                        deliberation_group=group,
-                        seq=seq,
-                        topic=topic,
-                        matched=MATCHED_SEPARATOR.join(words),
-                    )
-                )
-    return to_frame("question_topics", rows)
+        # each distinct text is matched once; its topics are joined back to every utterance
+        distinct = part["text_norm"].unique(maintain_order=True).drop_nulls().to_list()
+        texts: list[str] = []
+        order: list[int] = []
+        topics: list[str] = []
+        matched: list[str] = []
+        for text, found in zip(distinct, ruleset.match_many(distinct), strict=True):
+            for i, (topic, words) in enumerate(found.items()):
+                texts.append(text)
+                order.append(i)
+                topics.append(topic)
+                matched.append(MATCHED_SEPARATOR.join(words))
+        if not texts:
+            continue
+        found_frame = pl.DataFrame(
+            {"text_norm": texts, "_topic_order": order, "topic": topics, "matched": matched},
+            schema={
+                "text_norm": pl.String,
+                "_topic_order": pl.Int64,
+                "topic": pl.String,
+                "matched": pl.String,
+            },
+        )
+        parts.append(
+            part.with_row_index("_row")
+            .join(found_frame, on="text_norm", how="inner")
+            .with_columns(pl.lit(kind_index).alias("_kind"))
+        )
+    if not parts:
+        return empty("question_topics")
+    schema = empty("question_topics").schema
+    out = (
+        pl.concat(parts, how="vertical")
+        .sort("_kind", "_row", "_topic_order")
+        .select(list(schema))
+        .cast(dict(schema))
+    )
+    keys = SORT_KEYS.get("question_topics")
+    if keys:
+        out = out.sort(keys, maintain_order=True, nulls_last=False)
+    return out
 
 
 def code_topics(utterances: pl.DataFrame, reference_dir: Path | None = None) -> pl.DataFrame:

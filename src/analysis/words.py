@@ -31,7 +31,7 @@ import warnings
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -544,10 +544,17 @@ def term_frequencies(
 # --------------------------------------------------------------------------- kwic
 
 
+@cache
 def _continues(ch: str) -> bool:
     """Whether ``ch`` belongs to the character before it (a combining or voiced sound mark)."""
     norm = unicodedata.normalize("NFKC", ch)
     return bool(norm) and unicodedata.combining(norm[0]) != 0
+
+
+@cache
+def _special(ch: str) -> bool:
+    """Whether NFKC changes ``ch`` on its own, or ``ch`` belongs to the character before it."""
+    return unicodedata.normalize("NFKC", ch) != ch or _continues(ch)
 
 
 def _context(text: str, start: int, end: int, width: int) -> tuple[str, str]:
@@ -567,22 +574,37 @@ def _aligned_nfkc(text: str) -> tuple[str, list[int], list[int]]:
 
     The text is cut into clusters (a character and the combining marks after it, half-width
     voiced sound marks included) and each cluster is normalised on its own, so that every
-    normalised character maps back to the cluster it came from.
+    normalised character maps back to the cluster it came from. Runs of characters that NFKC
+    leaves alone are copied as they are (found with one regular expression search).
     """
+    specials = [ch for ch in set(text) if _special(ch)]
     pieces: list[str] = []
-    spans: list[tuple[int, int]] = []
-    for i, ch in enumerate(text):
-        if spans and _continues(ch):
-            spans[-1] = (spans[-1][0], i + 1)
-        else:
-            spans.append((i, i + 1))
     starts: list[int] = []
     ends: list[int] = []
-    for start, end in spans:
-        piece = unicodedata.normalize("NFKC", text[start:end])
-        pieces.append(piece)
-        starts.extend([start] * len(piece))
-        ends.extend([end] * len(piece))
+    pos, n = 0, len(text)
+    if specials:
+        finder = re.compile("[" + "".join(re.escape(ch) for ch in specials) + "]")
+        for m in finder.finditer(text):
+            i = m.start()
+            if i < pos:
+                continue  # a mark already taken into the cluster before it
+            j = i - 1 if i > 0 and _continues(text[i]) else i
+            k = j + 1
+            while k < n and _continues(text[k]):
+                k += 1
+            if pos < j:
+                pieces.append(text[pos:j])
+                starts.extend(range(pos, j))
+                ends.extend(range(pos + 1, j + 1))
+            piece = unicodedata.normalize("NFKC", text[j:k])
+            pieces.append(piece)
+            starts.extend([j] * len(piece))
+            ends.extend([k] * len(piece))
+            pos = k
+    if pos < n:
+        pieces.append(text[pos:])
+        starts.extend(range(pos, n))
+        ends.extend(range(pos + 1, n + 1))
     return "".join(pieces), starts, ends
 
 
@@ -618,19 +640,62 @@ def _matcher(keyword: str | re.Pattern[str], regex: bool):
     return literal, lambda norm: needle in norm
 
 
-def _group_consultations(
-    consultations: pl.DataFrame,
-) -> dict[tuple[str, str], tuple[list[str], list[str]]]:
+def _group_consultations(consultations: pl.DataFrame) -> pl.DataFrame:
+    """One row per (meeting_id, deliberation_group): the ``consultation_labels`` and ``titles``
+    of its consultations, in ``seq`` order."""
+    import polars as pl
+
     _require(consultations, ["meeting_id", "deliberation_group", "label", "title"], "consultations")
     frame = (
-        consultations.sort("meeting_id", "seq") if "seq" in consultations.columns else consultations
+        consultations.sort("meeting_id", "seq", maintain_order=True)
+        if "seq" in consultations.columns
+        else consultations
     )
-    out: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
-    for row in frame.select("meeting_id", "deliberation_group", "label", "title").iter_rows():
-        labels, titles = out.setdefault((row[0], row[1]), ([], []))
-        labels.append(row[2])
-        titles.append(row[3])
-    return out
+    return (
+        frame.select(
+            "meeting_id",
+            "deliberation_group",
+            pl.col("label").cast(pl.String).alias("consultation_labels"),
+            pl.col("title").cast(pl.String).alias("titles"),
+        )
+        .group_by("meeting_id", "deliberation_group", maintain_order=True)
+        .agg("consultation_labels", "titles")
+    )
+
+
+def _candidates(
+    frame: pl.DataFrame, keyword: str | re.Pattern[str], regex: bool
+) -> Iterable[tuple[int, str | None]]:
+    """``(row, text)`` of the rows of ``frame`` that may hold a hit, found without Python work
+    per row when possible.
+
+    A literal keyword is looked for in ``text_norm`` (when the frame has it) with polars'
+    vectorised search: ``text_norm`` is :func:`analysis.normalise.to_norm` of ``text``, i.e.
+    NFKC plus one-character folds, so a text whose NFKC form contains the keyword has a
+    ``text_norm`` that contains the folded keyword; the rows found are then checked exactly.
+    Regular expressions, and frames without ``text_norm``, go through every row.
+    """
+    import polars as pl
+
+    if regex or "text_norm" not in frame.columns or frame.schema["text_norm"] != pl.String:
+        return enumerate(frame["text"].to_list())
+    from analysis.normalise import to_norm
+
+    needle = unicodedata.normalize("NFKC", keyword)  # type: ignore[arg-type]
+    folded = to_norm(needle)
+    # a text without text_norm (null) is searched as before
+    picked = (
+        frame.select("text", "text_norm")
+        .with_row_index("_row")
+        .filter(
+            pl.col("text").is_not_null()
+            & (
+                pl.col("text_norm").is_null()
+                | pl.col("text_norm").str.contains(folded, literal=True)
+            )
+        )
+    )
+    return zip(picked["_row"].to_list(), picked["text"].to_list(), strict=True)
 
 
 def kwic(
@@ -676,7 +741,7 @@ def kwic(
     left: list[str] = []
     found: list[str] = []
     right: list[str] = []
-    for i, text in enumerate(frame["text"].to_list()):
+    for i, text in _candidates(frame, keyword, regex):
         if not text:
             continue
         norm = unicodedata.normalize("NFKC", text)
@@ -703,11 +768,12 @@ def kwic(
         pl.Series("right", right, dtype=pl.String),
     ).select(KWIC_COLUMNS)
     if groups is not None:
-        keys = zip(out["meeting_id"].to_list(), out["deliberation_group"].to_list(), strict=True)
-        found_groups = [groups.get(k, ([], [])) for k in keys]
-        out = out.with_columns(
-            pl.Series("consultation_labels", [g[0] for g in found_groups], pl.List(pl.String)),
-            pl.Series("titles", [g[1] for g in found_groups], pl.List(pl.String)),
+        key = ["meeting_id", "deliberation_group"]
+        out = out.join(
+            groups, on=key, how="left", nulls_equal=True, maintain_order="left"
+        ).with_columns(
+            pl.col("consultation_labels").fill_null(pl.lit([], pl.List(pl.String))),
+            pl.col("titles").fill_null(pl.lit([], pl.List(pl.String))),
         )
     return out
 
