@@ -74,9 +74,20 @@ def test_report_cli_pseudonymize_shows_no_names(seed_build, tmp_path):
 
     out = tmp_path / "out"
     res = subprocess.run(
-        [sys.executable, "-m", "analysis.cli", "report", "report_meeting_brief"]
-        + ["-p", "meeting_id=tama-2020-09", "--data", str(seed_build), "--out", str(out)]
-        + ["--pseudonymize"],
+        [
+            sys.executable,
+            "-m",
+            "analysis.cli",
+            "report",
+            "report_meeting_brief",
+            "-p",
+            "meeting_id=tama-2020-09",
+            "--data",
+            str(seed_build),
+            "--out",
+            str(out),
+            "--pseudonymize",
+        ],
         capture_output=True,
         text=True,
         timeout=300,
