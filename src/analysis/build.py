@@ -8,6 +8,7 @@ parallel — then combine, de-duplicate and validate), save (atomically, determi
 from __future__ import annotations
 
 import csv
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -62,35 +63,74 @@ def _one_line(exc: InputError, rel: str, path: str) -> str:
     return " ".join(msg.split())
 
 
+DOC = "_doc"  # temporary column: which document of its chunk a row came from
+
+
+def parse_chunk(paths_: list[str], raw_dir: str, reference_dir: str | None) -> tuple[list, dict]:
+    """Parse a few documents in one worker and return their rows as typed frames.
+
+    Returns (one result per document without its rows, {table: frame}); each frame carries the
+    column :data:`DOC`, the document's index in the chunk, so the caller can drop the rows of a
+    document it rejects. Converting to frames here keeps the parent's memory and work small.
+    """
+    from analysis.tables import to_frame
+
+    metas: list[dict] = []
+    rows: dict[str, list[dict]] = {}
+    docs: dict[str, list[int]] = {}
+    # Parsing makes many small acyclic objects: the cyclic collector would only walk them.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for i, path in enumerate(paths_):
+            res = parse_file(path, raw_dir, reference_dir)
+            for name, table_rows in res.pop("ok", {}).items():
+                rows.setdefault(name, []).extend(table_rows)
+                docs.setdefault(name, []).extend([i] * len(table_rows))
+            metas.append(res)
+    finally:
+        if was_enabled:
+            gc.enable()
+    frames = {
+        name: to_frame(name, table_rows, sort=False, tag=(DOC, docs[name]))
+        for name, table_rows in rows.items()
+    }
+    return metas, frames
+
+
 def _parse_all(
     files: list[Path], raw_dir: Path, reference_dir: Path | None, workers: int, progress: bool
 ):
-    args = [(str(p), str(raw_dir), str(reference_dir) if reference_dir else None) for p in files]
+    """Yield (metas, frames) per chunk of files, in file order."""
+    ref = str(reference_dir) if reference_dir else None
+    size = max(1, min(32, len(files) // (max(workers, 1) * 4) or 1))
+    chunks = [[str(p) for p in files[i : i + size]] for i in range(0, len(files), size)]
+    args = [(c, str(raw_dir), ref) for c in chunks]
     bar = None
     if progress and len(files) >= 20:
         from tqdm import tqdm
 
         bar = tqdm(total=len(files), unit="file", desc="parsing", file=sys.stderr, leave=False)
     try:
-        if workers <= 1 or len(files) < 4:
-            for a in args:
-                yield parse_file(*a)
+        if workers <= 1 or len(chunks) < 2:
+            results = map(_parse_star, args)
+            for res in results:
+                yield res
                 if bar:
-                    bar.update()
+                    bar.update(len(res[0]))
         else:
             with ProcessPoolExecutor(max_workers=workers, initializer=_watch_parent) as ex:
-                chunk = max(1, min(64, len(args) // (workers * 8) or 1))
-                for res in ex.map(_parse_star, args, chunksize=chunk):
+                for res in ex.map(_parse_star, args):
                     yield res
                     if bar:
-                        bar.update()
+                        bar.update(len(res[0]))
     finally:
         if bar:
             bar.close()
 
 
 def _parse_star(a):
-    return parse_file(*a)
+    return parse_chunk(*a)
 
 
 def _watch_parent() -> None:
@@ -125,9 +165,12 @@ def build(
     lock_timeout: float = 0,
     log: Callable[[str], None] | None = None,
 ) -> BuildReport:
+    import polars as pl
+
     from analysis import sources, store
     from analysis.reference import ReferenceError, load_reference
-    from analysis.tables import frames
+    from analysis.schema import TABLES
+    from analysis.tables import empty, sort_table, to_frame
     from analysis.validate import ValidationError, validate_all
 
     raw_dir = Path(raw_dir or paths.raw_dir()).resolve()
@@ -158,67 +201,80 @@ def build(
         ) from None
 
     # -- process -------------------------------------------------------------------------
-    combined: dict[str, list[dict]] = {}
+    parts: dict[str, list] = {}
     rejected: list[str] = []
     extra_diagnostics: list[dict] = []
     seen_ids: dict[str, str] = {}
     seen_hashes: dict[str, str] = {}
-    for res in _parse_all(files, raw_dir, reference_dir, workers, progress):
-        if "error" in res:
-            if not skip_invalid:
-                raise BuildError(res["error"])
-            rejected.append(res["file"])
-            extra_diagnostics.append(
-                _diag(
-                    f"rejected:{res['file']}", res["file"], "error", "rejected_file", res["error"]
+    for metas, chunk_frames in _parse_all(files, raw_dir, reference_dir, workers, progress):
+        keep: list[int] = []
+        for i, res in enumerate(metas):
+            if "error" in res:
+                if not skip_invalid:
+                    raise BuildError(res["error"])
+                rejected.append(res["file"])
+                extra_diagnostics.append(
+                    _diag(
+                        f"rejected:{res['file']}",
+                        res["file"],
+                        "error",
+                        "rejected_file",
+                        res["error"],
+                    )
                 )
-            )
-            continue
-        mid, rel = res["meeting_id"], res["file"]
-        if res["sha256"] in seen_hashes:
-            extra_diagnostics.append(
-                _diag(
-                    seen_ids_for(seen_hashes[res["sha256"]], seen_ids),
-                    rel,
-                    "warning",
-                    "duplicate_file",
-                    f"{rel} has the same bytes as {seen_hashes[res['sha256']]}; not counted twice",
+                continue
+            mid, rel = res["meeting_id"], res["file"]
+            if res["sha256"] in seen_hashes:
+                extra_diagnostics.append(
+                    _diag(
+                        seen_ids_for(seen_hashes[res["sha256"]], seen_ids),
+                        rel,
+                        "warning",
+                        "duplicate_file",
+                        f"{rel} has the same bytes as {seen_hashes[res['sha256']]}; "
+                        "not counted twice",
+                    )
                 )
-            )
-            continue
-        if mid in seen_ids:
-            extra_diagnostics.append(
-                _diag(
-                    mid,
-                    rel,
-                    "warning",
-                    "duplicate_meeting",
-                    f"{rel} is meeting {mid} again (first read from {seen_ids[mid]}); "
-                    "not counted twice",
+                continue
+            if mid in seen_ids:
+                extra_diagnostics.append(
+                    _diag(
+                        mid,
+                        rel,
+                        "warning",
+                        "duplicate_meeting",
+                        f"{rel} is meeting {mid} again (first read from {seen_ids[mid]}); "
+                        "not counted twice",
+                    )
                 )
-            )
-            continue
-        seen_ids[mid] = rel
-        seen_hashes[res["sha256"]] = rel
-        for name, rows in res["ok"].items():
-            combined.setdefault(name, []).extend(rows)
-        if rel in unlisted:
-            extra_diagnostics.append(
-                _diag(
-                    mid,
-                    rel,
-                    "info",
-                    "source_not_recorded",
-                    f"{rel} is not recorded in sources.csv (add it with `council sources add`)",
+                continue
+            seen_ids[mid] = rel
+            seen_hashes[res["sha256"]] = rel
+            keep.append(i)
+            if rel in unlisted:
+                extra_diagnostics.append(
+                    _diag(
+                        mid,
+                        rel,
+                        "info",
+                        "source_not_recorded",
+                        f"{rel} is not recorded in sources.csv (add it with `council sources add`)",
+                    )
                 )
-            )
-    combined.setdefault("diagnostics", []).extend(extra_diagnostics)
+        for name, df in chunk_frames.items():
+            if len(keep) < len(metas):
+                df = df.filter(pl.col(DOC).is_in(keep))
+            parts.setdefault(name, []).append(df.drop(DOC))
     if not seen_ids:
         raise BuildError(f"{raw_dir}: no file could be read as minutes ({len(rejected)} rejected)")
+    parts.setdefault("diagnostics", []).append(to_frame("diagnostics", extra_diagnostics))
+    tables = {
+        t.name: sort_table(t.name, pl.concat(parts[t.name])) if t.name in parts else empty(t.name)
+        for t in TABLES
+    }
 
     from analysis.topics import code_topics, with_topic_diagnostics
 
-    tables = frames(combined)
     try:
         tables["question_topics"] = code_topics(tables["utterances"], reference_dir)
         tables["diagnostics"] = with_topic_diagnostics(

@@ -402,19 +402,20 @@ def find_running_headers(lines: Sequence[str], pages: Sequence[int] | None) -> s
     return result
 
 
-def find_repeated_lines(texts: Sequence[str]) -> list[tuple[int, int]]:
+def find_repeated_lines(texts: Sequence[str], *, cleaned: bool = False) -> list[tuple[int, int]]:
     """Return ``(index, index_of_earlier_copy)`` for lines doubled by the extraction.
 
     A non-blank line is a repeat when its cleaned text equals that of the immediately
     preceding non-blank line (blank lines in between are allowed, other lines are not).
     In a chain ``A A A`` every repeat points at the first copy, the one to keep:
-    ``[(1, 0), (2, 0)]``.
+    ``[(1, 0), (2, 0)]``. Pass ``cleaned=True`` when ``texts`` already went through
+    :func:`clean_line` (the parser does), to skip cleaning them again.
     """
     repeats: list[tuple[int, int]] = []
     prev_text: str | None = None
     first_copy = -1
     for i, raw in enumerate(texts):
-        text = clean_line(raw).text
+        text = raw if cleaned else clean_line(raw).text
         if not text:
             continue
         if text == prev_text:

@@ -475,7 +475,7 @@ def _build_duckdb(path: Path, parquet_files: list[tuple[str, Path]]) -> None:
 
 
 def duckdb_content_digest(path: Path) -> str:
-    """sha256 of a DuckDB file's tables, column names/types and rows, in a canonical order.
+    """sha256 of a DuckDB file's tables, column names/types and rows (order-free).
 
     Two files made from the same data give the same digest even though their bytes differ.
     """
@@ -499,11 +499,12 @@ def duckdb_content_digest(path: Path) -> str:
             ).fetchall()
             digest.update(repr(("table", table, columns)).encode("utf-8"))
             quoted = table.replace('"', '""')
-            cursor = con.execute(f'SELECT * FROM "{quoted}" ORDER BY ALL')
-            while rows := cursor.fetchmany(10_000):
-                for row in rows:
-                    digest.update(repr(row).encode("utf-8"))
-                    digest.update(b"\n")
+            # Rows are hashed inside DuckDB and summed (order-free, duplicates counted), so the
+            # digest costs one scan and no Python per row.
+            count, total = con.execute(
+                f'SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM "{quoted}" t'
+            ).fetchone()
+            digest.update(repr(("rows", count, int(total))).encode("utf-8"))
     finally:
         con.close()
     return digest.hexdigest()

@@ -38,17 +38,31 @@ def empty(name: str) -> pl.DataFrame:
     return pl.DataFrame(schema=polars_schema(table(name)))
 
 
-def to_frame(name: str, rows: list[dict]) -> pl.DataFrame:
-    """Typed frame for ``rows``; unknown keys are an error, missing nullable keys are null."""
+def to_frame(
+    name: str, rows: list[dict], *, sort: bool = True, tag: tuple[str, list[int]] | None = None
+) -> pl.DataFrame:
+    """Typed frame for ``rows``; unknown keys are an error, missing nullable keys are null.
+
+    ``tag`` = (column, values) adds an Int32 column with one value per row (the build uses it to
+    know which document each row came from). ``sort=False`` keeps the rows' order.
+    """
     t = table(name)
     cols = t.column_names
     for r in rows[:1]:
         extra = set(r) - set(cols)
         if extra:
             raise ValueError(f"{name}: rows carry columns not in the schema: {sorted(extra)}")
-    df = pl.DataFrame(
-        {c: [r.get(c) for r in rows] for c in cols}, schema=polars_schema(t), strict=False
-    )
+    data = {c: [r.get(c) for r in rows] for c in cols}
+    schema = polars_schema(t)
+    if tag is not None:
+        data[tag[0]] = tag[1]
+        schema = {**schema, tag[0]: pl.Int32}
+    df = pl.DataFrame(data, schema=schema, strict=False)
+    return sort_table(name, df) if sort else df
+
+
+def sort_table(name: str, df: pl.DataFrame) -> pl.DataFrame:
+    """The table in its stable row order (see :data:`SORT_KEYS`)."""
     keys = SORT_KEYS.get(name)
     if keys and df.height:
         # maintain_order keeps the parse order among equal keys (e.g. items of one line)

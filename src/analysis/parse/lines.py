@@ -89,7 +89,7 @@ def prepare(raw_lines: tuple[str, ...] | list[str], pages: tuple[int, ...] | Non
                 )
             )
     texts = [ln.text if ln.role is None else "" for ln in lines]
-    for idx, earlier in find_repeated_lines(texts):
+    for idx, earlier in find_repeated_lines(texts, cleaned=True):
         ln = lines[idx]
         ln.mark("repeated", f"line {lines[earlier].no}")
         prep.findings.append(
