@@ -270,11 +270,11 @@ def test_ctrl_c_stops_quietly_and_keeps_the_last_good_datasets(tmp_path, corpus,
                 assert time.monotonic() < deadline
                 time.sleep(0.01)
             time.sleep(0.3)
-        else:  # mostly lands while DuckDB writes council.duckdb, the longest step
+        else:  # lands while the new set is written (staging exists for the whole write phase)
             while not staging(out) and proc.poll() is None:
                 assert time.monotonic() < deadline
                 time.sleep(0.002)
-            time.sleep(0.4)
+            time.sleep(0.05)
         if proc.poll() is not None:
             pytest.skip(f"{moment}: the build finished before Ctrl-C")
         os.killpg(proc.pid, signal.SIGINT)
@@ -283,7 +283,10 @@ def test_ctrl_c_stops_quietly_and_keeps_the_last_good_datasets(tmp_path, corpus,
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
-    assert proc.returncode == 130, err  # typer's exit code for Ctrl-C
+    # 130: typer's exit status for Ctrl-C; -2: the process ended by SIGINT itself (Python does
+    # that when the interrupt lands in a native library's own handler). Either way: no traceback
+    # and the last good datasets in place.
+    assert proc.returncode in (130, -signal.SIGINT), err
     assert "Traceback" not in err and len(err.strip().splitlines()) <= 1, err
     assert manifest_digests(out) == old_digests, err
     assert store.verify(out) == [] and published(out) == before, err

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -141,8 +144,20 @@ def _mount_render_commands() -> None:
 _mount_render_commands()
 
 
+def _interrupt_once(signum, frame) -> None:
+    """First Ctrl-C: stop the command; later ones are ignored so clean-up can finish."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main() -> None:  # console-script entry point
-    app()
+    """Run the CLI. Ctrl-C stops it quietly with exit status 130, whatever it was doing."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _interrupt_once)
+    try:
+        app()
+    except KeyboardInterrupt:  # typer turns it into exit 130 itself; this is the fallback
+        sys.exit(130)
 
 
 if __name__ == "__main__":  # pragma: no cover
