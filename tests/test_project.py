@@ -94,3 +94,25 @@ def test_import_is_light():
     code = f"import sys, analysis; print(','.join(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_split_person_handles_a_token_of_any_length():
+    from analysis.names import split_person
+
+    assert split_person("赤松課税課長") == ("赤松", "課税課長")
+    name, title = split_person("赤松" + "あ" * 100_000)
+    assert name == "赤松" and len(title) == 100_000
+
+
+def test_sources_check_names_a_csv_that_is_not_utf8(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "sources.csv").write_bytes(b"file,sha256\n\xff\xfe,x\n")
+    res = subprocess.run(
+        [sys.executable, "-m", "analysis.cli", "sources", "check", "--raw", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 1
+    assert "sources.csv: not a UTF-8 CSV file" in res.stderr and "Traceback" not in res.stderr

@@ -580,3 +580,11 @@ def _aligned_nfkc_reference(text: str) -> tuple[str, list[int], list[int]]:
 )
 def test_aligned_nfkc_matches_the_character_by_character_alignment(text):
     assert words._aligned_nfkc(text) == _aligned_nfkc_reference(text)
+
+
+def test_texts_longer_than_sudachi_accepts_are_tokenised_in_pieces():
+    from analysis.words import content_words, tokens
+
+    text = "個人情報の保護について。" * 9000  # 108,000 characters, over SudachiPy's 49,149 bytes
+    assert len(tokens(text)) == 7 * 9000
+    assert content_words(text).count("個人情報") >= 8990

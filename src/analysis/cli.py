@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import signal
 import sys
 import threading
@@ -104,6 +105,8 @@ def sources_check(
         unlisted = sources.verify(raw, sources.raw_files(raw))
     except sources.SourcesError as exc:
         _fail(str(exc))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        _fail(f"{sources.sources_csv(raw)}: not a UTF-8 CSV file ({' '.join(str(exc).split())})")
     for name in unlisted:
         typer.echo(f"not recorded: {name}")
     typer.echo(

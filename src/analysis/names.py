@@ -13,6 +13,7 @@ from functools import lru_cache
 
 MEMBER_ROLE_SUFFIXES = (("副会長", "vice_chair"), ("会長", "chair"), ("委員", "member"))
 
+PERSON_HEAD = 200  # characters of a token that are analysed
 _SEPARATORS = re.compile(r"[、，,\s　]+")
 
 
@@ -55,10 +56,17 @@ def _tokenizer():
 
 @lru_cache(maxsize=4096)
 def split_person(token: str) -> tuple[str, str | None]:
-    """Return (surname, title or None) for a token such as ``赤松課税課長``."""
+    """Return (surname, title or None) for a token such as ``赤松課税課長``.
+
+    Only the head of a very long token (a line of junk can be one token) is analysed: SudachiPy
+    refuses input over about 49 kB.
+    """
     token = token.strip()
     if len(token) <= 2:
         return token, None
+    if len(token) > PERSON_HEAD:
+        name, _ = split_person(token[:PERSON_HEAD])
+        return name, token[len(name) :] or None
     tok, mode = _tokenizer()
     morphemes = list(tok.tokenize(token, mode))
     if not morphemes:

@@ -581,6 +581,7 @@ DIAGNOSTIC_JA = {
     "decision_unread": "決定文から結果が読み取れない",
     "duplicate_file": "同じ内容のファイルが重複している",
     "duplicate_label": "議題の記号が重複している",
+    "duplicate_attendee": "出席者の行に同じ名前が重複している",
     "duplicate_meeting": "同じ会議の議事録が重複している",
     "fiscal_year_from_date": "表題に年度がない（日付から年度を補った）",
     "member_without_role": "出席者の役職（会長・委員）が読めない",

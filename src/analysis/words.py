@@ -96,6 +96,11 @@ _KWIC_FROM_UTTERANCES: Final = tuple(
 )
 
 
+# SudachiPy refuses input over 49,149 bytes: longer texts are tokenised in pieces of at most
+# this many characters (4 bytes each at most in UTF-8).
+SUDACHI_PIECE = 8000
+
+
 @dataclass(frozen=True, slots=True)
 class Token:
     """One morpheme: the text as written, Sudachi's normalized and dictionary forms, and
@@ -240,12 +245,11 @@ class _Analyser:
             ids = self.cache.get(key)
             if ids is not None:
                 return ids
-            self._out = self.tokenizer.tokenize(text, out=self._out)
             vocab_get = self.vocab.get
             dropped, numbers, counters = self.dropped, self.numbers, self.counters
             ids = array("I")
             after_number = False
-            for m in self._out:
+            for m in self._morphemes(text):
                 form = m.normalized_form()
                 pos_id = m.part_of_speech_id()
                 vid = vocab_get((form, pos_id))
@@ -264,9 +268,18 @@ class _Analyser:
                 self.cache[key] = ids
             return ids
 
+    def _morphemes(self, text: str):
+        """Morphemes of ``text``; a text longer than SudachiPy accepts goes in pieces."""
+        if len(text) <= SUDACHI_PIECE:
+            self._out = self.tokenizer.tokenize(text, out=self._out)
+            yield from self._out
+            return
+        for start in range(0, len(text), SUDACHI_PIECE):
+            yield from self.tokenizer.tokenize(text[start : start + SUDACHI_PIECE])
+
     def tokens(self, text: str) -> tuple[Token, ...]:
         with self.lock:
-            morphemes = self.tokenizer.tokenize(text)
+            morphemes = list(self._morphemes(text))
             return tuple(
                 Token(
                     m.surface(),

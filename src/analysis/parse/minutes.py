@@ -392,7 +392,7 @@ class _Parser:
             for d in depts:
                 if d not in self.staff_departments:
                     self.staff_departments.append(d)
-        people_titles = [_split_person(token) for token in split_list(people)]
+        people_titles = [split_person(token) for token in split_list(people)]
         line_org = None
         if not depts:
             # no (課) written: the department a title on the line names (岩田文書法制課長)
@@ -1071,17 +1071,6 @@ def _unique(key: str, seen: set[str]) -> str:
 
 
 # SudachiPy refuses input longer than 49,149 bytes; no name and title is near this long.
-_PERSON_HEAD = 200
-
-
-def _split_person(token: str) -> tuple[str, str | None]:
-    """:func:`~analysis.names.split_person` for a token of any length (a line of junk can be
-    one long token): only the head of a long token is analysed."""
-    token = token.strip()
-    if len(token) <= _PERSON_HEAD:
-        return split_person(token)
-    name, _ = split_person(token[:_PERSON_HEAD])
-    return name, token[len(name) :] or None
 
 
 def head_is_summary(text: str) -> bool:
