@@ -34,29 +34,21 @@ from typing import Any
 
 from analysis.pseudonymize import Pseudonyms
 from analysis.render.page import PageInfo, finish_page
+from analysis.report_helpers import (
+    CONTROL_CATEGORY_JA,
+    DECISION_JA,
+    FOLLOW_UP_JA,
+    SPEAKER_ROLE_JA,
+    VOTE_JA,
+)
 
 ASSETS = Path(__file__).resolve().parent / "assets" / "reveal"
 WIDTH, HEIGHT = 1280, 720
 DECK_NAME = "council_slides-{meeting_id}"
 
-DECISION_JA = {
-    "approved": "同意",
-    "approved_with_conditions": "意見を付して同意",
-    "rejected": "不同意",
-    "deferred": "継続審議",
-    "withdrawn": "取り下げ",
-    "unknown": "不明（読み取れず）",
-    "not_applicable": "対象外（報告事項）",
-}
-VOTE_JA = {"unanimous": "全会一致", "majority": "賛成多数", "none": "採決なし", "unknown": "不明"}
-FOLLOW_UP_JA = {"commitment": "約束", "correction": "訂正", "request": "要望"}
-CONTROL_JA = {
-    "organizational": "組織的",
-    "human": "人的",
-    "physical": "物理的",
-    "technical": "技術的",
-}
-ROLE_JA = {"chair": "会長", "vice_chair": "副会長", "member": "委員"}
+# Japanese labels for codes: one table for reports and slides (analysis.report_helpers).
+CONTROL_JA = {k: v for k, v in CONTROL_CATEGORY_JA.items() if k != "unclassified"}
+ROLE_JA = {k: v for k, v in SPEAKER_ROLE_JA.items() if k in ("chair", "vice_chair", "member")}
 MEMBER_ROLES = ("chair", "vice_chair", "member")
 
 
