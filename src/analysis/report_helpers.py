@@ -869,22 +869,10 @@ def topic_examples(tables: Mapping[str, Any], *, examples: int = 2) -> pl.DataFr
     answer_orgs, answer_lines.
     """
     from analysis.analyses import preparation_checklist
+    from analysis.analyses.checklist import CHECKLIST_COLUMNS
 
-    columns = [
-        "topic",
-        "meeting_id",
-        "date",
-        "deliberation_group",
-        "labels",
-        "seq",
-        "kind",
-        "question",
-        "question_line",
-        "matched",
-        "answer",
-        "answer_orgs",
-        "answer_lines",
-    ]
+    per_topic = ("deliberations", "share", "utterances", "example")
+    columns = [c for c in CHECKLIST_COLUMNS if c not in per_topic]
     categories = tables["consultations"]["category"].unique().sort().to_list()
     parts = [
         preparation_checklist(tables, c, examples=examples).select(columns) for c in categories
