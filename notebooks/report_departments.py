@@ -35,7 +35,7 @@ import analysis
 from analysis import charts
 from analysis import report_helpers as rh
 from analysis.analyses import department_follow_ups, department_summary
-from analysis.analyses._common import COUNCIL_ROLES
+from analysis.schema import COUNCIL_ROLES
 from analysis.crosstab import topic_by
 from analysis.report_helpers import markdown_table, md
 

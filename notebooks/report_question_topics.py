@@ -36,7 +36,7 @@ from IPython.display import Markdown, display
 import analysis
 from analysis import charts
 from analysis import report_helpers as rh
-from analysis.analyses._common import COUNCIL_ROLES
+from analysis.schema import COUNCIL_ROLES
 from analysis.crosstab import independence_test, topic_by
 from analysis.report_helpers import ReportParameterError, markdown_table, md
 from analysis.words import kwic, term_frequencies

@@ -474,11 +474,7 @@ def test_stray_lines_are_unplaced_with_a_diagnostic():
     assert diag_lines(res, "unplaced_line") == [stray]
 
 
-def test_vote_head_counts_reach_the_row_once_the_schema_has_the_columns(monkeypatch):
-    from analysis.parse import minutes
-
-    columns = minutes._CONSULTATION_COLUMNS | {"votes_for", "votes_against"}
-    monkeypatch.setattr(minutes, "_CONSULTATION_COLUMNS", columns)
+def test_vote_head_counts_reach_the_row():
     _, a = _decided(
         f"{DECIDED}、同意することが決定された。", vote="・・・挙手多数（賛成5名、反対2名）・・・"
     )

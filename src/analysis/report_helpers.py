@@ -800,7 +800,7 @@ def follow_up_rows(
 
 # -- question topics -------------------------------------------------------------------------
 def _council_turns(tables: Mapping[str, Any], kinds: Sequence[str]) -> pl.DataFrame:
-    from analysis.analyses._common import COUNCIL_ROLES
+    from analysis.schema import COUNCIL_ROLES
 
     return tables["utterances"].filter(
         pl.col("speaker_role").is_in(COUNCIL_ROLES) & pl.col("kind").is_in(list(kinds))

@@ -34,6 +34,8 @@ DECISIONS = (
     "not_applicable",  # 報告事項 (reports) are not decided on
 )
 VOTES = ("unanimous", "majority", "none", "unknown")
+# Members of the council (as opposed to the secretariat and department staff).
+COUNCIL_ROLES = ("chair", "vice_chair", "member")
 ATTENDEE_ROLES = ("chair", "vice_chair", "member", "secretariat", "department")
 SPEAKER_ROLES = ("chair", "vice_chair", "member", "department", "secretariat", "unknown")
 UTTERANCE_KINDS = ("question", "answer", "remark", "procedural")

@@ -12,7 +12,6 @@ from datetime import date
 import polars as pl
 
 from analysis.analyses._common import (
-    COUNCIL_ROLES,
     GROUP_KEY,
     Tables,
     consultations_view,
@@ -22,7 +21,7 @@ from analysis.analyses._common import (
     validate_choice,
     validate_choices,
 )
-from analysis.schema import CATEGORIES, UTTERANCE_KINDS
+from analysis.schema import CATEGORIES, COUNCIL_ROLES, UTTERANCE_KINDS
 
 CHECKLIST_COLUMNS = (
     "topic",

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 import polars as pl
 
 from analysis.analyses._common import (
-    COUNCIL_ROLES,
     GROUP_KEY,
     Tables,
     consultations_view,
@@ -22,7 +21,7 @@ from analysis.analyses._common import (
     source_ref,
     validate_choices,
 )
-from analysis.schema import CONTROL_CATEGORIES, UTTERANCE_KINDS
+from analysis.schema import CONTROL_CATEGORIES, COUNCIL_ROLES, UTTERANCE_KINDS
 
 UNCLASSIFIED = "unclassified"
 

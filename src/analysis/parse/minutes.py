@@ -39,23 +39,10 @@ from analysis.parse.statements import (
 from analysis.reading.document import RawDocument
 from analysis.reading.errors import InputError
 from analysis.reference import Reference
-from analysis.schema import table as schema_table
+from analysis.schema import COUNCIL_ROLES, TABLE_NAMES
 
-TABLES = (
-    "meetings",
-    "attendees",
-    "consultations",
-    "utterances",
-    "personal_data_items",
-    "safeguards",
-    "question_topics",
-    "follow_ups",
-    "source_lines",
-    "diagnostics",
-)
-# Head counts of a vote (賛成5名、反対2名) are written to these columns once the schema has them.
+# Head counts of a vote (賛成5名、反対2名): consultations column → key in the vote block's data.
 _VOTE_COUNT_COLUMNS = {"votes_for": "for", "votes_against": "against"}
-_CONSULTATION_COLUMNS = frozenset(schema_table("consultations").column_names)
 
 
 class NotMinutesError(InputError):
@@ -65,7 +52,7 @@ class NotMinutesError(InputError):
 @dataclass
 class ParseResult:
     meeting_id: str
-    tables: dict[str, list[dict]] = field(default_factory=lambda: {t: [] for t in TABLES})
+    tables: dict[str, list[dict]] = field(default_factory=lambda: {t: [] for t in TABLE_NAMES})
 
     def rows(self, table: str) -> list[dict]:
         return self.tables[table]
@@ -77,7 +64,6 @@ RE_MEMBER_COUNT = re.compile(r"[（(]\s*[0-9０-９一二三四五六七八九�
 RE_SUMMARY = re.compile(r"^(?:本諮問|本件|本報告|本議題)(?:は|について)")
 RE_REASON = re.compile(r"^[^、。]{0,20}理由は")
 RE_RAW_LABEL = re.compile(r"^\s*(?:[-*・•]\s*)?(?:\*\*)?〔([^〕]+)〕")
-_MEMBER_ROLES = ("chair", "vice_chair", "member")
 # First line of a generated benchmark meeting (analysis.bench.corpus.MARKER); never in real minutes.
 SYNTHETIC = "【合成データ】"
 
@@ -249,7 +235,7 @@ class _Parser:
                 not d.utterances
                 and d.qa is None
                 and d.presenter_label is None
-                and label_role(label) not in _MEMBER_ROLES
+                and label_role(label) not in COUNCIL_ROLES
             ):
                 d.presenter = b
                 d.presenter_label = label
@@ -292,7 +278,7 @@ class _Parser:
         label = b.data["label"]
         if d.utterances or d.qa is not None or d.presenter_label is not None:
             return False
-        if label_role(label) in _MEMBER_ROLES or not head_is_summary(b.text()):
+        if label_role(label) in COUNCIL_ROLES or not head_is_summary(b.text()):
             return False
         d.presenter_label = label
         if not b.data["text"] and len(b.lines) > 1:
@@ -584,7 +570,7 @@ class _Parser:
         self._resolve_staff_orgs()
         self._drop_duplicate_attendees()
         self._members_present = [
-            a for a in self.attendees if a["role"] in _MEMBER_ROLES and a["present"]
+            a for a in self.attendees if a["role"] in COUNCIL_ROLES and a["present"]
         ]
 
         # consultations, utterances and what they state
@@ -670,7 +656,7 @@ class _Parser:
             T["consultations"].extend(cons_rows)
 
         self._check_people()
-        members = [a for a in self.attendees if a["role"] in _MEMBER_ROLES]
+        members = [a for a in self.attendees if a["role"] in COUNCIL_ROLES]
         for a in self.attendees:
             T["attendees"].append(dict(meeting_id=meeting_id, **a))
         if not self.delibs:
@@ -793,7 +779,7 @@ class _Parser:
                                 meeting_id=meeting_id,
                                 deliberation_group=group,
                                 item=it.item,
-                                item_norm=_nfkc(it.item),
+                                item_norm=to_norm(it.item),
                                 item_group=it.group,
                                 source_line=line_at(it.offset, starts),
                             )
@@ -847,7 +833,7 @@ class _Parser:
                     speaker_org=sp.org,
                     kind=kind,
                     text=text,
-                    text_norm=_nfkc(text),
+                    text_norm=to_norm(text),
                     reply_to=reply_to,
                     source_line=u.first,
                     source_line_end=u.last,
@@ -882,7 +868,7 @@ class _Parser:
             )
             return
         members = self._members_present
-        if sp.role in _MEMBER_ROLES and members:
+        if sp.role in COUNCIL_ROLES and members:
             name = label_name(label)
             if name and not any(name.startswith(a["name"]) for a in members):
                 self.warn(
@@ -1034,12 +1020,11 @@ class _Parser:
 
     def _vote_counts(self, row: dict, vote_blk: Block | None) -> None:
         for column, key in _VOTE_COUNT_COLUMNS.items():
-            if column in _CONSULTATION_COLUMNS:
-                row[column] = vote_blk.data.get(key) if vote_blk is not None else None
+            row[column] = vote_blk.data.get(key) if vote_blk is not None else None
 
     # ------------------------------------------------------------------ people checks
     def _check_people(self) -> None:
-        members = [a for a in self.attendees if a["role"] in _MEMBER_ROLES and a["present"]]
+        members = [a for a in self.attendees if a["role"] in COUNCIL_ROLES and a["present"]]
         names = [a["name"] for a in members]
         for name, _role, line in self.closing["signatories"]:
             if not any(name.startswith(n) or n.startswith(name) for n in names):
@@ -1102,7 +1087,3 @@ def _key_end(text: str, key: str) -> int | None:
 
 def _venue(b: Block) -> str:
     return _raw_rest(b).strip()
-
-
-def _nfkc(text: str) -> str:
-    return to_norm(text)

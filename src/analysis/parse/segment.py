@@ -26,6 +26,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from analysis.parse.decisions import RE_SUBJECT
 from analysis.parse.lines import Line
 from analysis.parse.speech import is_speaker_label, speaker_vocabulary
 from analysis.reference import Reference
@@ -103,7 +104,6 @@ RE_DECISION_RECORD = re.compile(
     r"(?:決定(?:され|し)た|こととなった|こととした|こととされた|取り?下げ(?:られ)?た"
     r"|取り?下げとなった|取り?下げがあった)。?$"
 )
-RE_DECISION_SUBJECT = re.compile(r"諮問|本件")
 RE_SIGNING = re.compile(r"ここに署名|署名する。?$|署名します。?$")
 RE_VOTE_STRIP = re.compile(r"[\s．.・…‥。、※〈〉《》【】「」]+")
 RE_VOTE_COUNT_PAREN = re.compile(r"[（(][^（）()]*[0-9０-９][^（）()]*[）)]")
@@ -206,7 +206,7 @@ def is_decision(t: str) -> bool:
         return True
     if t.startswith("※"):
         return bool(RE_DECISION.search(t)) or ("諮問" in t and "「" in t)
-    return bool(RE_DECISION_RECORD.search(t) and RE_DECISION_SUBJECT.search(t))
+    return bool(RE_DECISION_RECORD.search(t) and RE_SUBJECT.search(t))
 
 
 def decision_finished(text: str) -> bool:

@@ -41,6 +41,7 @@ from analysis.report_helpers import (
     SPEAKER_ROLE_JA,
     VOTE_JA,
 )
+from analysis.schema import COUNCIL_ROLES
 
 ASSETS = Path(__file__).resolve().parent / "assets" / "reveal"
 WIDTH, HEIGHT = 1280, 720
@@ -48,8 +49,7 @@ DECK_NAME = "council_slides-{meeting_id}"
 
 # Japanese labels for codes: one table for reports and slides (analysis.report_helpers).
 CONTROL_JA = {k: v for k, v in CONTROL_CATEGORY_JA.items() if k != "unclassified"}
-ROLE_JA = {k: v for k, v in SPEAKER_ROLE_JA.items() if k in ("chair", "vice_chair", "member")}
-MEMBER_ROLES = ("chair", "vice_chair", "member")
+ROLE_JA = {k: v for k, v in SPEAKER_ROLE_JA.items() if k in COUNCIL_ROLES}
 
 
 class SlidesError(ValueError):
@@ -322,7 +322,7 @@ def council_deck(
     present = []
     if attendees is not None and not attendees.is_empty():
         for name, role, is_present in attendees.select("name", "role", "present").iter_rows():
-            if role in MEMBER_ROLES and is_present:
+            if role in COUNCIL_ROLES and is_present:
                 present.append(f"{p(name)}（{ROLE_JA.get(role, role)}）")
     info = PageInfo(meeting["title"] or heading, data_version=short(data_version), generated=when)
     sections.append(
