@@ -35,12 +35,11 @@ def load(
     if not (out / store.MANIFEST_NAME).is_file():
         if not build_if_missing:
             raise DatasetsMissing(f"{out}: no datasets here; run `council build` first")
+        if data_dir is not None:  # only the default folders are built on demand
+            raise DatasetsMissing(f"{out}: no datasets here; run `council build --out {out}` first")
         from analysis.build import build
 
-        raw = paths.raw_dir() if data_dir is None else None
-        if raw is None:
-            raise DatasetsMissing(f"{out}: no datasets here; run `council build --out {out}` first")
-        build(raw, out, progress=False)
+        build(paths.raw_dir(), out, progress=False)
     names = tables or tuple(n for n in TABLE_NAMES if n in store.list_tables(out))
     frames = {n: store.read_table(out, n) for n in names}
     if backend == "pandas":

@@ -91,7 +91,7 @@ def pseudonymize_tables(tables: Mapping[str, Any]) -> dict[str, Any]:
     import polars as pl
 
     p = pseudonyms_for(tables)
-    if p._pattern is None:
+    if not p.mapping:
         return dict(tables)
     out = {}
     for name, df in tables.items():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from analysis.paths import reference_dir
@@ -79,11 +79,11 @@ class Reference:
                 return org.bureau
         return None
 
-    @property
+    @cached_property
     def bureaus(self) -> tuple[str, ...]:
         return tuple(sorted({o.bureau for o in self.organizations}, key=len, reverse=True))
 
-    @property
+    @cached_property
     def departments(self) -> tuple[str, ...]:
         return tuple(o.department for o in self.organizations)
 
