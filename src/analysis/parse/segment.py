@@ -167,7 +167,11 @@ def read_vote(text: str, vote_phrases) -> dict | None:
     A vote line is short: once dots, brackets and a parenthesised head count are taken away, at
     most 16 characters may remain, and one of them must be a phrase of ``vote_phrases``.
     """
-    norm = unicodedata.normalize("NFKC", text)
+    return read_vote_norm(unicodedata.normalize("NFKC", text), vote_phrases)
+
+
+def read_vote_norm(norm: str, vote_phrases) -> dict | None:
+    """:func:`read_vote` for a line already in its NFKC form (``Line.norm``)."""
     counts = RE_VOTE_COUNT_PAREN.findall(norm)
     stripped = RE_VOTE_PARENS.sub("", RE_VOTE_STRIP.sub("", RE_VOTE_COUNT_PAREN.sub("", norm)))
     if not stripped or len(stripped) > 16:
@@ -185,9 +189,9 @@ def read_vote(text: str, vote_phrases) -> dict | None:
     return out
 
 
-def is_vote(text: str, vote_phrases) -> str | None:
-    """The vote code of a vote line, or None."""
-    v = read_vote(text, vote_phrases)
+def is_vote(norm: str, vote_phrases) -> str | None:
+    """The vote code of a vote line (given in its NFKC form, ``Line.norm``), or None."""
+    v = read_vote_norm(norm, vote_phrases)
     return v["vote"] if v else None
 
 
@@ -274,7 +278,7 @@ class _Classifier:
             turn = self._turn(t)
             if turn is not None:
                 return turn
-        vote = read_vote(t, self.vote_phrases)
+        vote = read_vote_norm(n, self.vote_phrases)
         if vote:
             return "vote", vote
         if section in SPEECH_SECTIONS:
@@ -333,7 +337,7 @@ def segment(lines: list[Line], ref: Reference) -> list[Block]:
             and not decision_finished(prev.text())
             and not ln.text.startswith(("※", "〔", "【", "○"))
             and not RE_SECTION.match(ln.norm)
-            and not is_vote(ln.text, cls.vote_phrases)
+            and not is_vote(ln.norm, cls.vote_phrases)
         ):
             prev.lines.append(ln)
             continue
