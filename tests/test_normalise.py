@@ -19,9 +19,11 @@ from analysis.normalise import (
     find_repeated_lines,
     find_running_headers,
     is_page_artifact,
+    is_page_number,
     join_letter_spacing,
     load_compat_characters,
     reload_compat_table,
+    to_norm,
 )
 from analysis.paths import raw_dir
 
@@ -343,6 +345,13 @@ def test_step5_spaces(raw: str, expected: str) -> None:
     assert text(raw) == expected
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.sampled_from("a 1。あｱﾞ゙１（〜−～ＬＶ㍉①\u2f08\ufa19é\u0301") | st.characters()))
+def test_to_norm_is_nfkc_with_the_folds(raw: str) -> None:
+    expected = unicodedata.normalize("NFKC", raw).replace("\u301c", "~").replace("\u2212", "-")
+    assert to_norm(raw) == expected
+
+
 def test_norm_is_nfkc_of_text() -> None:
     c = clean_line("〔会 長〕　令和２年１２月１５日（火）　ＬＧＷＡＮ")
     assert c.text == "〔会長〕　令和２年１２月１５日（火）　ＬＧＷＡＮ"
@@ -422,6 +431,28 @@ def test_clean_line_is_idempotent_property(raw: str) -> None:
     assert first.norm == unicodedata.normalize("NFKC", t)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS) | st.characters(), max_size=25).map("".join))
+def test_translation_skipped_only_when_it_changes_nothing(raw: str) -> None:
+    assert normalise._translate(raw) == raw.translate(compat_table())
+
+
+def test_every_character_of_the_table_is_seen_by_the_search() -> None:
+    for cp in compat_table():
+        assert normalise._translate(chr(cp)) == chr(cp).translate(compat_table()), hex(cp)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([*_FRAGMENTS, *"日時会長アイｱ①ⅡＬＶａé_〈〉"]) | st.characters(),
+        max_size=25,
+    ).map("".join)
+)
+def test_letter_spacing_quick_test_skips_only_lines_without_a_link(raw: str) -> None:
+    assert join_letter_spacing(raw) == normalise._join_linked(raw)
+
+
 # --------------------------------------------------------------------------- page numbers
 
 
@@ -443,6 +474,7 @@ def test_clean_line_is_idempotent_property(raw: str) -> None:
 def test_is_page_artifact(line: str) -> None:
     assert is_page_artifact(line)
     assert is_page_artifact(f"  {line}  ")
+    assert is_page_number(to_norm(line))
 
 
 @pytest.mark.parametrize(
@@ -450,6 +482,7 @@ def test_is_page_artifact(line: str) -> None:
 )
 def test_is_page_artifact_rejects(line: str) -> None:
     assert not is_page_artifact(line)
+    assert not is_page_number(to_norm(line))
 
 
 @pytest.mark.parametrize(("line", "expected"), [("3", True), ("１２", True), ("(3)", False)])

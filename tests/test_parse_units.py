@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import re
+import unicodedata
 
-from analysis.parse import decisions, head
-from analysis.parse.lines import prepare
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis.parse import decisions, head, statements
+from analysis.parse import segment as segment_module
+from analysis.parse.lines import prepare, sentences_with_offsets
 from analysis.parse.segment import (
     decision_finished,
     heading_section,
@@ -14,6 +20,7 @@ from analysis.parse.segment import (
     segment,
 )
 from analysis.parse.speech import (
+    follow_ups,
     is_speaker_label,
     label_name,
     label_role,
@@ -21,7 +28,7 @@ from analysis.parse.speech import (
     speaker_vocabulary,
     utterance_kind,
 )
-from analysis.parse.statements import categorise
+from analysis.parse.statements import categorise, classify_measure
 from analysis.reference import load_reference
 
 
@@ -66,6 +73,72 @@ def test_vote_lines(ref, line, expected):
 )
 def test_not_vote_lines(ref, line):
     assert read_vote(line, ref.vote_phrases) is None
+
+
+_VOTE_PIECES = [
+    *"挙手全員多数・…（）、 \n。",
+    *("賛成", "異議", "なし", "5名", "反対2", "本件", "多摩市", "〔会長〕"),
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_VOTE_PIECES), max_size=14).map("".join))
+def test_vote_quick_test_skips_only_lines_without_a_vote(ref, line):
+    norm = unicodedata.normalize("NFKC", line)
+    expected = segment_module._read_stripped_vote(norm, ref.vote_phrases)
+    assert segment_module.read_vote_norm(norm, ref.vote_phrases) == expected
+
+
+# The clause boundaries written as look-behinds before the separator (slower to search).
+_PLAIN_CLAUSE = re.compile(
+    r"(?:(?<=[しせ])|(?<=させる)|(?<=とともに)|(?<=こと)|(?<=ている)|(?<=なく)|(?<=また))、"
+    r"|(?<=[るい])・(?=\S)"
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.sampled_from("しせさせるとともにこといてなくまたるい、・ 。あ漢\n"), max_size=30))
+def test_clause_boundaries_are_the_plain_look_behinds(text):
+    assert statements.RE_CLAUSE.split(text) == _PLAIN_CLAUSE.split(text)
+
+
+def _measures_one_by_one(text, ref):
+    """classify_measure as its docstring defines it: every keyword of every measure tried."""
+    norm = unicodedata.normalize("NFKC", text).replace(" ", "")
+    hits = []
+    for m in ref.measures:
+        kw = next((k for k in m.keywords if unicodedata.normalize("NFKC", k) in norm), None)
+        if kw is not None:
+            hits.append((m.measure, m.control_category, kw))
+    return hits
+
+
+def _follow_ups_one_by_one(text, role, ref):
+    speaker = "department" if role in ("department", "secretariat") else "member"
+    out = []
+    for offset, sentence in sentences_with_offsets(text):
+        kinds = set()
+        for cue in ref.follow_up_cues:
+            if cue.speaker == speaker and cue.kind not in kinds and cue.pattern in sentence:
+                kinds.add(cue.kind)
+                out.append((cue.kind, sentence, cue.pattern, offset))
+    return out
+
+
+def _cue_words(ref):
+    words = [kw for m in ref.measures for kw in m.keywords]
+    words += [c.pattern for c in (*ref.follow_up_cues, *ref.utterance_cues)]
+    return [*words, *"、。？ ＬＧＷＡＮ", "し", "ます", "ついて"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_measures_and_follow_ups_found_as_by_trying_every_cue(ref, data):
+    text = data.draw(st.lists(st.sampled_from(_cue_words(ref)), max_size=12).map("".join))
+    assert classify_measure(text, ref) == _measures_one_by_one(text, ref)
+    for role in ("department", "member"):
+        found = [(f.kind, f.text, f.matched, f.offset) for f in follow_ups(text, role, ref)]
+        assert found == _follow_ups_one_by_one(text, role, ref)
 
 
 # ---------------------------------------------------------------------- headings, decisions

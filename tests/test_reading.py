@@ -19,6 +19,7 @@ from analysis.reading import (
     read_document,
     split_lines,
 )
+from analysis.reading.decode import _char_weight, _full_weight_run, _weight, score_japanese
 from fixtures_reading import (
     JAPANESE_FONTS,
     PNG_HEADER,
@@ -204,6 +205,30 @@ def test_utf8_that_also_decodes_as_cp932_is_scored() -> None:
     data = text.encode("utf-8")
     assert data.decode("cp932") != text  # precondition: a (wrong) CP932 reading exists
     assert decode_bytes(data, "u.txt") == Decoded(text, "utf-8", "scored")
+
+
+def _weighed_one_by_one(text: str) -> float:
+    """score_japanese as its docstring defines it: every non-ASCII character weighed alone."""
+    weights = [_char_weight(ch) for ch in text if ord(ch) >= 0x80]
+    return sum(weights) / len(weights) if weights else 1.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        st.sampled_from("aZ 1。あア漢櫻ｱ①※～\u0080\ufffd\ue000¢£¬‖−é丂\U00020000\U000f0000")
+        | st.characters(),
+        max_size=40,
+    )
+)
+def test_score_japanese_weighs_every_character(text: str) -> None:
+    assert score_japanese(text) == _weighed_one_by_one(text)
+
+
+def test_score_japanese_full_weight_run_holds_exactly_the_weight_one_characters() -> None:
+    run = _full_weight_run()
+    for cp in [*range(0x80, 0x10000), 0x20000, 0x2A6D6, 0xF0000]:
+        assert (run.fullmatch(chr(cp)) is not None) == (_weight(chr(cp)) == 1.0), hex(cp)
 
 
 def test_every_seed_line_alone_decodes_correctly_in_every_encoding() -> None:

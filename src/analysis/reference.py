@@ -7,6 +7,8 @@ Each loader checks that every code a file uses is known (see tests/test_referenc
 from __future__ import annotations
 
 import csv
+import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -86,6 +88,27 @@ class Reference:
     @cached_property
     def departments(self) -> tuple[str, ...]:
         return tuple(o.department for o in self.organizations)
+
+    @cached_property
+    def measure_keywords_by_first_char(self) -> dict[str, tuple[tuple[str, int, int], ...]]:
+        """The keywords of :attr:`measures` in NFKC form, by their first character.
+
+        Each entry is (keyword in NFKC form, index of its measure, index among its keywords).
+        """
+        index: dict[str, list[tuple[str, int, int]]] = {}
+        for i, m in enumerate(self.measures):
+            for j, kw in enumerate(m.keywords):
+                nfkc = unicodedata.normalize("NFKC", kw)
+                index.setdefault(nfkc[0], []).append((nfkc, i, j))
+        return {ch: tuple(entries) for ch, entries in index.items()}
+
+    @cached_property
+    def follow_up_cue_search(self) -> dict[str, re.Pattern[str]]:
+        """Per speaker (``department``, ``member``), a pattern that finds any of its cues."""
+        patterns: dict[str, list[str]] = {}
+        for cue in self.follow_up_cues:
+            patterns.setdefault(cue.speaker, []).append(re.escape(cue.pattern))
+        return {speaker: re.compile("|".join(p)) for speaker, p in patterns.items()}
 
     def default_municipality(self) -> dict:
         for m in self.municipalities:

@@ -6,17 +6,18 @@ import re
 from dataclasses import dataclass, field
 
 from analysis.normalise import (
-    clean_line,
     find_repeated_lines,
     find_running_headers,
-    is_page_artifact,
+    is_page_number,
+    repair,
+    to_norm,
 )
 
 # A sentence (or a list item) is complete when its last character is one of these.
 TERMINATORS = "。．.！!？?」）)】〕"
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     no: int  # 1-based source line
     raw: str
@@ -64,16 +65,14 @@ class Prepared:
 def prepare(raw_lines: tuple[str, ...] | list[str], pages: tuple[int, ...] | None) -> Prepared:
     lines: list[Line] = []
     for i, raw in enumerate(raw_lines):
-        c = clean_line(raw)
-        ln = Line(i + 1, raw, pages[i] if pages else None, c.text, c.norm, c.bold)
-        if ln.blank:
-            ln.role = "blank"
-        lines.append(ln)
+        text, _, bold = repair(raw)  # the same as clean_line, without building a CleanLine
+        page = pages[i] if pages else None
+        lines.append(Line(i + 1, raw, page, text, to_norm(text), bold, None if text else "blank"))
     prep = Prepared(lines)
     if pages is None:
         # a text file: find_running_headers keeps only the page-number lines, judged on the
         # cleaned text, which is at hand (no need to clean every line again)
-        artifacts = [i for i, ln in enumerate(lines) if ln.text and is_page_artifact(ln.text)]
+        artifacts = [i for i, ln in enumerate(lines) if ln.text and is_page_number(ln.norm)]
     else:
         artifacts = sorted(find_running_headers([ln.raw for ln in lines], pages))
     for idx in artifacts:

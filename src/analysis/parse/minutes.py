@@ -707,16 +707,17 @@ class _Parser:
             if ln.role is None:
                 ln.mark("unplaced")
                 self.warn("unplaced_line", f"line could not be placed: {ln.text[:60]}", ln.no)
-            T["source_lines"].append(
-                dict(
-                    meeting_id=meeting_id,
-                    source_line=ln.no,
-                    source_page=ln.page,
-                    text=ln.raw,
-                    role=ln.role,
-                    ref=ln.ref,
-                )
-            )
+        T["source_lines"] = [
+            {
+                "meeting_id": meeting_id,
+                "source_line": ln.no,
+                "source_page": ln.page,
+                "text": ln.raw,
+                "role": ln.role,
+                "ref": ln.ref,
+            }
+            for ln in self.lines
+        ]
         for f in self.findings:
             T["diagnostics"].append(
                 dict(
@@ -823,24 +824,25 @@ class _Parser:
             self._mark(u, kind, f"{group}#{seq}")
             raw = RE_RAW_LABEL.match(u.lines[0].raw)
             rows.append(
-                dict(
-                    meeting_id=meeting_id,
-                    deliberation_group=group,
-                    seq=seq,
+                {
+                    "meeting_id": meeting_id,
+                    "deliberation_group": group,
+                    "seq": seq,
                     # the label as written, letter-spacing included (会 長)
-                    speaker_label=raw.group(1) if raw else u.data["label"],
-                    speaker_role=sp.role,
-                    speaker_org=sp.org,
-                    kind=kind,
-                    text=text,
-                    text_norm=to_norm(text),
-                    reply_to=reply_to,
-                    source_line=u.first,
-                    source_line_end=u.last,
-                )
+                    "speaker_label": raw.group(1) if raw else u.data["label"],
+                    "speaker_role": sp.role,
+                    "speaker_org": sp.org,
+                    "kind": kind,
+                    "text": text,
+                    "text_norm": to_norm(text),
+                    "reply_to": reply_to,
+                    "source_line": u.first,
+                    "source_line_end": u.last,
+                }
             )
-            starts = u.line_starts()
-            for f in follow_ups(text, sp.role, self.ref):
+            found = follow_ups(text, sp.role, self.ref)
+            starts = u.line_starts() if found else []
+            for f in found:
                 T["follow_ups"].append(
                     dict(
                         meeting_id=meeting_id,

@@ -69,6 +69,7 @@ RE_BRACKET = re.compile(r"^【(?P<name>[^】]+)】$")
 RE_SECTION = re.compile(r"^[\(（](?P<num>[0-9]+)[\)）]\s*(?P<title>.*)$")
 RE_CIRCLED = re.compile(r"^(?P<mark>[①-⑳])\s*(?P<title>.*)$")
 # `1 開会`, `２．議題`: a numbered short line is a heading only when it speaks a heading's words.
+_NUM_HEADING_START = "0123456789一二三四五六七八九十"
 RE_NUM_HEADING = re.compile(
     rf"^(?:[0-9]{{1,2}}|{_KANJI_NUM})\s*[\.、]?\s*(?P<title>[^。]{{1,30}})$"
 )
@@ -147,7 +148,7 @@ class Block:
         head = self.data.get("text")
         parts = [head if head is not None else self.lines[0].text]
         parts += [ln.text for ln in self.lines[1:]]
-        return sep.join(p for p in parts if p)
+        return sep.join(filter(None, parts))
 
     def line_starts(self) -> list[tuple[int, int]]:
         """(offset in :meth:`text`, source line) for each line of the block."""
@@ -172,6 +173,13 @@ def read_vote(text: str, vote_phrases) -> dict | None:
 
 def read_vote_norm(norm: str, vote_phrases) -> dict | None:
     """:func:`read_vote` for a line already in its NFKC form (``Line.norm``)."""
+    if _phrase_letters(vote_phrases).search(norm) is None:
+        return None  # stripping only removes characters: a phrase's are all there, in order
+    return _read_stripped_vote(norm, vote_phrases)
+
+
+def _read_stripped_vote(norm: str, vote_phrases) -> dict | None:
+    """:func:`read_vote_norm` without the quick test for a phrase's characters."""
     counts = RE_VOTE_COUNT_PAREN.findall(norm)
     stripped = RE_VOTE_PARENS.sub("", RE_VOTE_STRIP.sub("", RE_VOTE_COUNT_PAREN.sub("", norm)))
     if not stripped or len(stripped) > 16:
@@ -187,6 +195,21 @@ def read_vote_norm(norm: str, vote_phrases) -> dict | None:
     if m := RE_VOTES_ABSTAIN.search(joined):
         out["abstain"] = int(m.group(1))
     return out
+
+
+# id of a vote_phrases tuple -> (the tuple, _phrase_letters of it); keyed by id because hashing
+# the tuple's phrases on every line would cost more than the search saves
+_PHRASE_LETTERS: dict[int, tuple[object, re.Pattern[str]]] = {}
+
+
+def _phrase_letters(vote_phrases) -> re.Pattern[str]:
+    """The characters of any of ``vote_phrases`` in their order, other text between them."""
+    known = _PHRASE_LETTERS.get(id(vote_phrases))
+    if known is None or known[0] is not vote_phrases:
+        spread = sorted({".*?".join(map(re.escape, p.phrase)) for p in vote_phrases})
+        pattern = re.compile("|".join(spread), re.DOTALL)
+        known = _PHRASE_LETTERS[id(vote_phrases)] = (vote_phrases, pattern)
+    return known[1]
 
 
 def is_vote(norm: str, vote_phrases) -> str | None:
@@ -210,7 +233,10 @@ def is_decision(t: str) -> bool:
         return True
     if t.startswith("※"):
         return bool(RE_DECISION.search(t)) or ("諮問" in t and "「" in t)
-    return bool(RE_DECISION_RECORD.search(t) and RE_SUBJECT.search(t))
+    # every outcome RE_DECISION_RECORD knows ends in た (and an optional 。)
+    return t.endswith(("た", "た。")) and bool(
+        RE_DECISION_RECORD.search(t) and RE_SUBJECT.search(t)
+    )
 
 
 def decision_finished(text: str) -> bool:
@@ -247,7 +273,8 @@ class _Classifier:
                     "rest": m.group("rest").strip(),
                     "label": RE_WS.sub("", m.group("key")),
                 }
-        if head and (m := RE_BRACKET.match(t)):
+        first = t[:1]
+        if head and first == "【" and (m := RE_BRACKET.match(t)):
             return "bracket", {"name": m.group("name").strip()}
         if section == "staff":
             if m := RE_STAFF_DEPT.match(t):
@@ -258,22 +285,25 @@ class _Classifier:
                 }
             if m := RE_STAFF_PLAIN.match(t):
                 return "staff", {"labels": [], "org": m.group("org"), "text": m.group("people")}
-        if m := RE_SECTION.match(n):
+        # each pattern is tried only on lines that start as it must (or hold what it needs)
+        if n[:1] in "(（" and (m := RE_SECTION.match(n)):
             return "section", {"num": int(m.group("num")), "title": m.group("title").strip()}
-        if m := RE_CIRCLED.match(t):
+        if "①" <= first <= "⑳" and (m := RE_CIRCLED.match(t)):
             return "circled", {"title": m.group("title").strip()}
         if (
             section in (*SPEECH_SECTIONS, "closing")
+            and n[:1] in _NUM_HEADING_START
             and (m := RE_NUM_HEADING.match(n))
             and HEADING_WORDS.search(m.group("title"))
         ):
             return "section", {"num": None, "title": m.group("title").strip()}
-        if RE_QA_MARKER.match(t):
+        if "質疑" in t and RE_QA_MARKER.match(t):
             return "qa_marker", {}
-        if m := RE_PRESENTER.match(t):
-            return "presenter", {"label": m.group("label")}
-        if m := RE_UTTERANCE.match(t):
-            return "utterance", {"label": m.group("label"), "text": m.group("text").strip()}
+        if first == "〔":
+            if m := RE_PRESENTER.match(t):
+                return "presenter", {"label": m.group("label")}
+            if m := RE_UTTERANCE.match(t):
+                return "utterance", {"label": m.group("label"), "text": m.group("text").strip()}
         if section in SPEECH_SECTIONS:
             turn = self._turn(t)
             if turn is not None:
@@ -281,7 +311,7 @@ class _Classifier:
         vote = read_vote_norm(n, self.vote_phrases)
         if vote:
             return "vote", vote
-        if section in SPEECH_SECTIONS:
+        if section in SPEECH_SECTIONS and (first in "諮報（(" or "ア" <= first <= "ヶ"):
             m = RE_CONS_HEADER.match(t)
             if (
                 m
@@ -309,9 +339,9 @@ class _Classifier:
                         "text": (m.group("text") or "").strip(),
                     }
             return None
-        if (m := RE_COLON.match(t)) and self.speaker(m.group("label")):
+        if ("：" in t or ":" in t) and (m := RE_COLON.match(t)) and self.speaker(m.group("label")):
             return "utterance", {"label": m.group("label"), "text": m.group("text").strip()}
-        if (m := RE_PAREN_LABEL.match(t)) and self.speaker(m.group("label")):
+        if t[:1] in "（(" and (m := RE_PAREN_LABEL.match(t)) and self.speaker(m.group("label")):
             return "presenter", {"label": m.group("label")}
         return None
 

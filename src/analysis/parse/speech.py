@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from analysis.parse.lines import sentences_with_offsets
-from analysis.reference import Reference
+from analysis.reference import Reference, UtteranceCue
 
 MEMBER_LABELS = (
     ("副会長", "vice_chair"),
@@ -48,6 +49,8 @@ def is_speaker_label(label: str, vocabulary: frozenset[str]) -> bool:
     return bool(SPEAKER_SUFFIX.search(lab)) or lab in vocabulary
 
 
+# Labels repeat within and across meetings (会長, 委員, 事務局, the 課): read each one once.
+@lru_cache(maxsize=4096)
 def label_role(label: str) -> str | None:
     """chair, vice_chair, member or secretariat when the label says so; None for a department."""
     lab = compact(label)
@@ -61,6 +64,7 @@ def label_role(label: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def label_name(label: str) -> str | None:
     """The person a member label names: ``山田委員`` -> 山田; ``会 長``, ``A委員`` -> None."""
     lab = compact(label)
@@ -124,12 +128,13 @@ def utterance_kind(text: str, role: str, next_role: str | None, ref: Reference) 
     """
     if role in ("department", "secretariat"):
         return "answer"
+    cues = [cue for cue in ref.utterance_cues if cue.pattern in text]
     if role == "unknown":
-        return "question" if asks_something(text, ref) else "answer"
-    for cue in ref.utterance_cues:
-        if cue.kind == "procedural" and cue.pattern in text:
+        return "question" if _asks(text, cues) else "answer"
+    for cue in cues:
+        if cue.kind == "procedural":
             return "procedural"
-    if asks_something(text, ref):
+    if _asks(text, cues):
         return "question"
     # A turn the department answers straight away was taken as a question by the room.
     if next_role in ("department", "secretariat"):
@@ -138,11 +143,17 @@ def utterance_kind(text: str, role: str, next_role: str | None, ref: Reference) 
 
 
 def asks_something(text: str, ref: Reference) -> bool:
+    return _asks(text, [cue for cue in ref.utterance_cues if cue.pattern in text])
+
+
+def _asks(text: str, cues: list[UtteranceCue]) -> bool:
+    """:func:`asks_something` given the cues that occur in ``text`` (the others cannot match)."""
+    questions = [cue for cue in cues if cue.kind == "question"]
+    if not questions:
+        return False
     sentences = [s for _, s in sentences_with_offsets(text)] or [text]
-    for cue in ref.utterance_cues:
-        if cue.kind != "question":
-            continue
-        if cue.position == "any" and cue.pattern in text:
+    for cue in questions:
+        if cue.position == "any":
             return True
         if cue.position == "end" and any(
             s.rstrip("。．.").endswith(cue.pattern) for s in sentences
@@ -162,11 +173,16 @@ class FollowUp:
 def follow_ups(text: str, role: str, ref: Reference) -> list[FollowUp]:
     """Promises and corrections in a department's turn, requests in a member's turn."""
     speaker = "department" if role in ("department", "secretariat") else "member"
+    # a cue that is not in the text is in none of its sentences (and most turns hold none)
+    search = ref.follow_up_cue_search.get(speaker)
+    if search is None or search.search(text) is None:
+        return []
+    cues = [cue for cue in ref.follow_up_cues if cue.speaker == speaker and cue.pattern in text]
     out = []
     for offset, sentence in sentences_with_offsets(text):
         seen = set()
-        for cue in ref.follow_up_cues:
-            if cue.speaker != speaker or cue.kind in seen:
+        for cue in cues:
+            if cue.kind in seen:
                 continue
             if cue.pattern in sentence:
                 seen.add(cue.kind)

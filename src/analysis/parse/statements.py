@@ -10,6 +10,7 @@ from analysis.reference import Reference
 
 OPEN = "（("
 CLOSE = "）)"
+_PAREN = re.compile(f"[{re.escape(OPEN + CLOSE)}]")
 
 
 def categorise(title: str, ref: Reference) -> str:
@@ -36,6 +37,8 @@ def is_personal_data_statement(text: str) -> bool:
 
 def split_top_level(text: str, seps: str = "、・,，") -> list[str]:
     """Split on separators that stand outside any parentheses."""
+    if seps and not _PAREN.search(text):  # every separator stands outside
+        return [p.strip() for p in re.split(f"[{re.escape(seps)}]", text) if p.strip()]
     parts, depth, cur = [], 0, []
     for ch in text:
         if ch in OPEN:
@@ -111,8 +114,11 @@ RE_SAFEGUARD_INTRO = re.compile(
 SAFEGUARD_CUE = re.compile(r"保護措置として|安全管理措置として|保護措置は")
 # Clause boundaries inside a sentence: a comma after a continuative verb form, or a middle dot
 # after a finished clause (している・, できない・).
+# (The separator comes first and the look-behinds take it in, so that a search skips along to
+# the few separators there are.)
 RE_CLAUSE = re.compile(
-    r"(?:(?<=[しせ])|(?<=させる)|(?<=とともに)|(?<=こと)|(?<=ている)|(?<=なく)|(?<=また))、|(?<=[るい])・(?=\S)"
+    r"、(?:(?<=[しせ]、)|(?<=させる、)|(?<=とともに、)|(?<=こと、)|(?<=ている、)|(?<=なく、)|(?<=また、))"
+    r"|・(?<=[るい]・)(?=\S)"
 )
 RE_SENTENCE = re.compile(r"(?<=。)")
 
@@ -133,12 +139,16 @@ class Measure:
 def classify_measure(text: str, ref: Reference) -> list[tuple[str, str, str]]:
     """Every taxonomy measure whose keywords occur in ``text``: (measure, category, keyword)."""
     norm = unicodedata.normalize("NFKC", text).replace(" ", "")
+    index = ref.measure_keywords_by_first_char
+    first: dict[int, int] = {}  # measure -> its first keyword (in the taxonomy's order) found
+    for ch in index.keys() & set(norm):
+        for kw, i, j in index[ch]:
+            if j < first.get(i, j + 1) and kw in norm:
+                first[i] = j
     hits = []
-    for m in ref.measures:
-        for kw in m.keywords:
-            if unicodedata.normalize("NFKC", kw) in norm:
-                hits.append((m.measure, m.control_category, kw))
-                break
+    for i in sorted(first):
+        m = ref.measures[i]
+        hits.append((m.measure, m.control_category, m.keywords[first[i]]))
     return hits
 
 

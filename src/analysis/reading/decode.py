@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 
+from analysis.normalise import char_class
 from analysis.reading.errors import InputError
 
 __all__ = ["CANDIDATES", "Decoded", "decode_bytes", "score_japanese"]
@@ -80,11 +81,15 @@ def score_japanese(text: str) -> float:
     other kanji 0.5; half-width katakana and unknown symbols 0; private-use characters, C1
     controls and U+FFFD count -1. Text without non-ASCII characters scores 1.
     """
-    counts = Counter(ch for ch in text if ord(ch) >= 0x80)
-    total = sum(counts.values())
+    total = len(text) - len(text.encode("ascii", "ignore"))
     if total == 0:
         return 1.0
-    return sum(_char_weight(ch) * n for ch, n in counts.items()) / total
+    # Most characters of Japanese text weigh 1: remove them in one pass of the regex engine and
+    # weigh the few left one by one. Weights are multiples of 0.5, so the sum is exact.
+    rest = _full_weight_run().sub("", text)
+    full = len(text) - len(rest)
+    counts = Counter(ch for ch in rest if ch >= "\x80")
+    return (full + sum(_char_weight(ch) * n for ch, n in counts.items())) / total
 
 
 # --- BOMs and binary data ---------------------------------------------------------------------
@@ -274,7 +279,13 @@ _JIS_SYMBOL_LEADS = frozenset((0x81, 0x82, 0x83, 0x84, 0x87))  # JIS rows 1-8 an
 
 
 @cache
-def _char_weight(ch: str) -> float:
+def _full_weight_run() -> re.Pattern[str]:
+    """A run of non-ASCII characters of weight 1 (all of them are in the BMP)."""
+    full = (cp for cp in range(0x80, 0x10000) if _weight(chr(cp)) == 1.0)
+    return re.compile(char_class(full) + "+")
+
+
+def _weight(ch: str) -> float:
     cp = ord(ch)
     if cp < 0x80:
         return 1.0
@@ -294,3 +305,6 @@ def _char_weight(ch: str) -> float:
     if len(sjis) == 2 and sjis[0] in _JIS_SYMBOL_LEADS:
         return 1.0  # symbols of JIS X 0208 (※ ○ ■ → ①...)
     return 0.0
+
+
+_char_weight = cache(_weight)

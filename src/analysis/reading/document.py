@@ -83,7 +83,7 @@ def split_lines(text: str) -> tuple[str, ...]:
     """Split on CRLF, LF and lone CR; keep empty lines; ignore one final terminator."""
     if not text:
         return ()
-    parts = _LINE_END.split(text)
+    parts = _LINE_END.split(text) if "\r" in text else text.split("\n")
     if parts[-1] == "":
         parts.pop()
     return tuple(parts)
