@@ -213,10 +213,33 @@ def test_parallel_build_equals_serial(tmp_path):
     a = build(raw, tmp_path / "serial", progress=False, workers=1)
     b = build(raw, tmp_path / "parallel", progress=False, workers=2)
     assert a.meetings == b.meetings == 5
-    for name in ("utterances", "safeguards", "source_lines"):
+    for name in store.list_tables(tmp_path / "serial"):
         pa = (tmp_path / "serial" / f"{name}.parquet").read_bytes()
         pb = (tmp_path / "parallel" / f"{name}.parquet").read_bytes()
         assert pa == pb, name
+
+
+def test_topics_coded_per_chunk_equal_coding_the_whole(tmp_path):
+    """A worker codes its chunk's topics; two documents of one chunk may share a meeting id."""
+    from analysis import paths
+    from analysis.build import DOC, parse_chunk, unpack
+    from analysis.tables import sort_table
+    from analysis.topics import code_topics
+
+    text = (paths.raw_dir() / SEED_NAME).read_text(encoding="utf-8")
+    names = []
+    for n, session in enumerate([1, 2, 1]):  # the third is meeting 1 again
+        names.append(str(tmp_path / f"m{n}.txt"))
+        Path(names[-1]).write_text(text.replace("第9回", f"第{session}回"), encoding="utf-8")
+    metas, packed = parse_chunk(names, str(tmp_path), None)
+    assert [m["meeting_id"] for m in metas] == ["tama-2020-01", "tama-2020-02", "tama-2020-01"]
+    utterances = unpack(packed["utterances"])
+    topics = unpack(packed["question_topics"])
+    assert topics.height > 0
+    for doc in range(3):
+        whole = code_topics(utterances.filter(pl.col(DOC) == doc).drop(DOC))
+        mine = sort_table("question_topics", topics.filter(pl.col(DOC) == doc).drop(DOC))
+        assert mine.equals(whole), doc
 
 
 def test_truncated_minutes_build_what_they_have(raw_copy, tmp_path):

@@ -58,3 +58,21 @@ def test_an_unknown_column_is_refused():
 
 def test_empty_tables_validate():
     validate_table("question_topics", empty("question_topics"))
+
+
+def test_duplicated_key_compares_values_after_hashes():
+    from analysis.validate import duplicated_key
+
+    df = pl.DataFrame({"m": ["a", "a", "b", None, None], "n": [1, 2, 1, 3, 4]})
+    assert not duplicated_key(df, ["m", "n"])
+    assert duplicated_key(pl.concat([df, df.slice(3, 1)]), ["m", "n"])  # nulls compare equal
+    # rows whose per-column hashes cancel out under xor still differ by value
+    swapped = pl.DataFrame({"m": ["x", "y"], "n": ["y", "x"]})
+    assert not duplicated_key(swapped, ["m", "n"])
+
+
+def test_a_duplicate_key_reads_as_pandera_reports_it(seed_tables):
+    u = seed_tables["utterances"]
+    with pytest.raises(ValidationError) as exc:
+        validate_table("utterances", pl.concat([u, u.slice(5, 1)]))
+    assert "multiple_fields_uniqueness" in str(exc.value) and "[5, 81]" in str(exc.value)

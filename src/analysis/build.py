@@ -7,12 +7,16 @@ parallel — then combine, de-duplicate and validate), save (atomically, determi
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gc
+import io
+import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,14 +68,18 @@ def _one_line(exc: InputError, rel: str, path: str) -> str:
 
 
 DOC = "_doc"  # temporary column: which document of its chunk a row came from
+PACKED_COMPRESSION = "zstd"  # chunk frames travel and wait in the parent as compressed Arrow IPC
 
 
-def parse_chunk(paths_: list[str], raw_dir: str, reference_dir: str | None) -> tuple[list, dict]:
-    """Parse a few documents in one worker and return their rows as typed frames.
+def parse_chunk(
+    paths_: list[str], raw_dir: str, reference_dir: str | None
+) -> tuple[list, dict[str, bytes]]:
+    """Parse a few documents in one worker; return their rows as packed typed frames.
 
-    Returns (one result per document without its rows, {table: frame}); each frame carries the
-    column :data:`DOC`, the document's index in the chunk, so the caller can drop the rows of a
-    document it rejects. Converting to frames here keeps the parent's memory and work small.
+    Returns (one result per document without its rows, {table: packed frame}); each frame
+    carries the column :data:`DOC`, the document's index in the chunk, so the caller can drop
+    the rows of a document it rejects, and :func:`unpack` reads it. The chunk's question topics
+    are coded here too. Doing this in the worker keeps the parent's memory and work small.
     """
     from analysis.tables import to_frame
 
@@ -95,15 +103,61 @@ def parse_chunk(paths_: list[str], raw_dir: str, reference_dir: str | None) -> t
         name: to_frame(name, table_rows, sort=False, tag=(DOC, docs[name]))
         for name, table_rows in rows.items()
     }
-    return metas, frames
+    del rows, docs
+    if "utterances" in frames:
+        frames["question_topics"] = chunk_topics(frames["utterances"], reference_dir)
+    return metas, {name: pack(df) for name, df in frames.items()}
+
+
+def chunk_topics(utterances, reference_dir: str | None):
+    """The question topics of a chunk's utterances (tagged with :data:`DOC`).
+
+    ``code_topics`` keys its rows by (meeting_id, deliberation_group, seq); in a chunk two
+    documents may carry the same meeting id (a duplicate the parent then drops), so while coding
+    each utterance's row number stands in for its meeting id, and the real id and the document
+    are put back from it. Topics are coded per utterance, so coding chunks and concatenating
+    gives the rows of coding the whole table (the parent sorts them).
+    """
+    import polars as pl
+
+    from analysis.topics import code_topics
+
+    keyed = utterances.drop(DOC).with_columns(
+        pl.int_range(pl.len()).cast(pl.String).alias("meeting_id")
+    )
+    coded = code_topics(keyed, Path(reference_dir) if reference_dir else None)
+    rows = coded["meeting_id"].cast(pl.Int64)
+    origin = utterances.select(pl.col("meeting_id", DOC).gather(rows))
+    return coded.with_columns(origin["meeting_id"], origin[DOC])
+
+
+def pack(df) -> bytes:
+    buf = io.BytesIO()
+    df.write_ipc(buf, compression=PACKED_COMPRESSION)
+    return buf.getvalue()
+
+
+def unpack(data: bytes):
+    import polars as pl
+
+    return pl.read_ipc(io.BytesIO(data))
 
 
 def _parse_all(
-    files: list[Path], raw_dir: Path, reference_dir: Path | None, workers: int, progress: bool
+    files: list[Path],
+    raw_dir: Path,
+    reference_dir: Path | None,
+    workers: int,
+    progress: bool,
+    while_waiting: Callable[[], object] | None = None,
 ):
-    """Yield (metas, frames) per chunk of files, in file order."""
+    """Yield (metas, packed frames) per chunk of files, in file order.
+
+    With a pool, ``while_waiting`` runs in this process once the work is handed out (it would
+    otherwise sit idle until the first chunk comes back).
+    """
     ref = str(reference_dir) if reference_dir else None
-    size = max(1, min(32, len(files) // (max(workers, 1) * 4) or 1))
+    size = max(1, min(64, len(files) // (max(workers, 1) * 4) or 1))
     chunks = [[str(p) for p in files[i : i + size]] for i in range(0, len(files), size)]
     args = [(c, str(raw_dir), ref) for c in chunks]
     bar = None
@@ -119,30 +173,60 @@ def _parse_all(
                 if bar:
                     bar.update(len(res[0]))
         else:
-            with ProcessPoolExecutor(max_workers=workers, initializer=_watch_parent) as ex:
-                for res in ex.map(_parse_star, args):
-                    yield res
-                    if bar:
-                        bar.update(len(res[0]))
+            # spawn, not fork: a forked child inherits polars' thread pool in whatever state
+            # the parent's threads left it, and can hang on its first parallel operation.
+            spawn = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(
+                workers, spawn, initializer=_watch_parent, initargs=(os.getpid(),)
+            ) as ex:
+                try:
+                    with _sigint_held():
+                        results = ex.map(_parse_star, args)
+                    if while_waiting:
+                        while_waiting()
+                    for res in results:
+                        yield res
+                        if bar:
+                            bar.update(len(res[0]))
+                except BaseException:  # Ctrl-C, a bad file, the caller stopped: drop the rest
+                    ex.shutdown(cancel_futures=True)
+                    raise
     finally:
         if bar:
             bar.close()
+
+
+@contextlib.contextmanager
+def _sigint_held():
+    """Hold Ctrl-C (SIGINT) back while the pool starts its workers.
+
+    The workers inherit the blocked signal, so a Ctrl-C reaches only the build, which then
+    cancels the work not started yet (a worker interrupted while it starts would print a
+    traceback); the build itself gets a Ctrl-C pressed meanwhile once the block is lifted.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _parse_star(a):
     return parse_chunk(*a)
 
 
-def _watch_parent() -> None:
-    """Runs in each parse worker: exit as soon as the process that started it is gone.
+def _watch_parent(parent: int) -> None:
+    """Runs in each parse worker: exit as soon as ``parent``, the build's process, is gone.
 
     A build killed with SIGKILL cannot shut its pool down, and its workers, re-parented to
-    init, would wait for work forever.
+    init, would wait for work forever. The pid is passed in rather than read here: a worker
+    that is still starting when the build dies already has another parent.
     """
     import threading
     import time
-
-    parent = os.getppid()
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -165,13 +249,20 @@ def build(
     lock_timeout: float = 0,
     log: Callable[[str], None] | None = None,
 ) -> BuildReport:
+    """Build the datasets of ``raw_dir`` into ``out_dir``; raise :class:`BuildError` if it stops.
+
+    With ``workers`` > 1 the documents are parsed in worker processes started with ``spawn``:
+    a script that calls this must do so under ``if __name__ == "__main__":`` (as for any
+    ``multiprocessing`` code), since each worker imports the script's main module.
+    """
     import polars as pl
 
     from analysis import sources, store
     from analysis.reference import ReferenceError, load_reference
     from analysis.schema import TABLES
     from analysis.tables import empty, sort_table, to_frame
-    from analysis.validate import ValidationError, validate_all
+    from analysis.topics import topic_diagnostics, with_topic_diagnostics
+    from analysis.validate import ValidationError, validate_table
 
     raw_dir = Path(raw_dir or paths.raw_dir()).resolve()
     out_dir = Path(out_dir or paths.processed_dir())
@@ -200,13 +291,19 @@ def build(
             f"{exc.filename or raw_dir}: cannot read ({exc.strerror or exc})".replace("\n", " ")
         ) from None
 
+    try:  # the workers code topics with these rules: a broken rule file stops the build here
+        topic_diagnostics(empty("question_topics"), reference_dir=reference_dir)
+    except ReferenceError as exc:
+        raise BuildError(str(exc)) from None
+
     # -- process -------------------------------------------------------------------------
-    parts: dict[str, list] = {}
+    parts: dict[str, list[tuple[bytes, list[int] | None]]] = {}
     rejected: list[str] = []
     extra_diagnostics: list[dict] = []
     seen_ids: dict[str, str] = {}
     seen_hashes: dict[str, str] = {}
-    for metas, chunk_frames in _parse_all(files, raw_dir, reference_dir, workers, progress):
+    chunks = _parse_all(files, raw_dir, reference_dir, workers, progress, _prepare_parent)
+    for metas, packed in chunks:
         keep: list[int] = []
         for i, res in enumerate(metas):
             if "error" in res:
@@ -261,31 +358,41 @@ def build(
                         f"{rel} is not recorded in sources.csv (add it with `council sources add`)",
                     )
                 )
-        for name, df in chunk_frames.items():
-            if len(keep) < len(metas):
-                df = df.filter(pl.col(DOC).is_in(keep))
-            parts.setdefault(name, []).append(df.drop(DOC))
+        if keep:
+            kept = None if len(keep) == len(metas) else keep
+            for name, data in packed.items():
+                parts.setdefault(name, []).append((data, kept))
     if not seen_ids:
         raise BuildError(f"{raw_dir}: no file could be read as minutes ({len(rejected)} rejected)")
-    parts.setdefault("diagnostics", []).append(to_frame("diagnostics", extra_diagnostics))
-    tables = {
-        t.name: sort_table(t.name, pl.concat(parts[t.name])) if t.name in parts else empty(t.name)
-        for t in TABLES
-    }
 
-    from analysis.topics import code_topics, with_topic_diagnostics
+    # One table at a time: combine its chunks, validate it, serialise it, let the frame go.
+    # The largest first, while the least memory is in use; diagnostics after question_topics.
+    order = sorted(
+        TABLES,
+        key=lambda t: (t.name == "diagnostics", -sum(len(p[0]) for p in parts.get(t.name, []))),
+    )
+    tables: dict[str, store.ParquetTable] = {}
+    rows: dict[str, int] = {}
+    for t in order:
+        df = _combine(t.name, parts.pop(t.name, []))
+        if t.name == "question_topics":
+            question_topics = df
+        elif t.name == "diagnostics":
+            df = sort_table(t.name, pl.concat([df, to_frame("diagnostics", extra_diagnostics)]))
+            try:
+                df = with_topic_diagnostics(df, question_topics, reference_dir)
+            except ReferenceError as exc:
+                raise BuildError(str(exc)) from None
+            counts = {s: int((df["severity"] == s).sum()) for s in ("info", "warning", "error")}
+        try:
+            df = validate_table(t.name, df)
+        except ValidationError as exc:
+            raise BuildError(str(exc).replace("\n", " | ")) from None
+        rows[t.name] = df.height
+        tables[t.name] = store.ParquetTable.of(df)
+        del df
 
-    try:
-        tables["question_topics"] = code_topics(tables["utterances"], reference_dir)
-        tables["diagnostics"] = with_topic_diagnostics(
-            tables["diagnostics"], tables["question_topics"], reference_dir
-        )
-    except ReferenceError as exc:
-        raise BuildError(str(exc)) from None
-    try:
-        tables = validate_all(tables)
-    except ValidationError as exc:
-        raise BuildError(str(exc).replace("\n", " | ")) from None
+    tables = {t.name: tables[t.name] for t in TABLES}
 
     # -- save ----------------------------------------------------------------------------
     try:
@@ -293,12 +400,10 @@ def build(
             rep = store.write_datasets(tables, out_dir, excel=excel)
     except store.OutputError as exc:
         raise BuildError(str(exc)) from None
-    diag = tables["diagnostics"]
-    counts = {s: int((diag["severity"] == s).sum()) for s in ("info", "warning", "error")}
     report = BuildReport(
         files=len(files),
         meetings=len(seen_ids),
-        rows={k: v.height for k, v in tables.items()},
+        rows={t.name: rows[t.name] for t in TABLES},
         diagnostics=counts,
         written=list(rep.written),
         unchanged=list(rep.unchanged),
@@ -308,6 +413,42 @@ def build(
     if log:
         log(summary(report))
     return report
+
+
+def _combine(name: str, parts: list[tuple[bytes, list[int] | None]]):
+    """One table from its packed chunks (rows of rejected documents dropped), sorted.
+
+    Chunks are unpacked on every core (polars releases the GIL while it reads).
+    """
+    import polars as pl
+
+    from analysis.tables import empty, sort_table
+
+    if not parts:
+        return empty(name)
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        frames = list(pool.map(_unpack_kept, parts))
+    parts.clear()
+    return sort_table(name, pl.concat(frames, rechunk=False))
+
+
+def _unpack_kept(part: tuple[bytes, list[int] | None]):
+    import polars as pl
+
+    data, kept = part
+    df = unpack(data)
+    if kept is not None:
+        df = df.filter(pl.col(DOC).is_in(kept))
+    return df.drop(DOC)
+
+
+def _prepare_parent() -> None:
+    """Imports and schemas the parent needs after parsing, made while the workers parse."""
+    import duckdb  # noqa: F401  (imported for its start-up cost only)
+
+    from analysis.validate import prepare
+
+    prepare()
 
 
 def seen_ids_for(rel: str, seen_ids: dict[str, str]) -> str:

@@ -62,7 +62,7 @@ import shutil
 import tempfile
 import time
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -76,6 +76,7 @@ __all__ = [
     "MANIFEST_NAME",
     "BuildLock",
     "OutputError",
+    "ParquetTable",
     "WriteReport",
     "duckdb_content_digest",
     "list_tables",
@@ -123,6 +124,29 @@ class WriteReport:
     unchanged: list[str]
     manifest_path: Path
     removed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ParquetTable:
+    """A table already serialised by :meth:`of` (the parquet bytes :func:`write_datasets` writes).
+
+    A caller that makes its tables one at a time can hand :func:`write_datasets` these instead
+    of DataFrames and free each frame as soon as it is serialised.
+    """
+
+    data: bytes
+    rows: int
+    columns: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, df: pl.DataFrame) -> ParquetTable:
+        columns = tuple((col, str(dtype)) for col, dtype in df.schema.items())
+        return cls(_parquet_bytes(df), df.height, columns)
+
+    def frame(self) -> pl.DataFrame:
+        import polars as pl
+
+        return pl.read_parquet(io.BytesIO(self.data))
 
 
 # --------------------------------------------------------------------------------------------
@@ -381,7 +405,12 @@ def _display_width(value: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in value)
 
 
-def _xlsx_bytes(tables: Mapping[str, pl.DataFrame]) -> bytes:
+def _as_frame(table: pl.DataFrame | ParquetTable) -> pl.DataFrame:
+    return table.frame() if isinstance(table, ParquetTable) else table
+
+
+def _xlsx_bytes(tables: Iterable[tuple[str, pl.DataFrame]]) -> bytes:
+    """The workbook, one sheet per (name, table); tables are read one at a time."""
     import polars as pl
     import xlsxwriter
 
@@ -403,7 +432,7 @@ def _xlsx_bytes(tables: Mapping[str, pl.DataFrame]) -> bytes:
     datetime_fmt = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     time_fmt = workbook.add_format({"num_format": "hh:mm:ss"})
 
-    for name, table in tables.items():
+    for name, table in tables:
         df = _flatten_for_excel(table, keep_temporal=True)
         if df.height + 1 > XLSX_MAX_ROWS or df.width > XLSX_MAX_COLS:
             raise ValueError(
@@ -643,7 +672,9 @@ def _clean_stale(out_dir: Path) -> None:
 
 
 def _validate(
-    tables: Mapping[str, pl.DataFrame], duckdb_name: str, metadata: Mapping[str, str] | None
+    tables: Mapping[str, pl.DataFrame | ParquetTable],
+    duckdb_name: str,
+    metadata: Mapping[str, str] | None,
 ) -> None:
     import polars as pl
 
@@ -657,7 +688,7 @@ def _validate(
         if folded in seen:
             raise ValueError(f"table name {name!r} clashes with another (case or 31-char limit)")
         seen.add(folded)
-        if not isinstance(df, pl.DataFrame):
+        if not isinstance(df, (pl.DataFrame, ParquetTable)):
             raise TypeError(f"table {name!r} is a {type(df).__name__}, not a polars DataFrame")
     if (
         not _FILE_NAME.match(duckdb_name)
@@ -677,7 +708,7 @@ class _Progress:
 
 
 def write_datasets(
-    tables: dict[str, pl.DataFrame],
+    tables: Mapping[str, pl.DataFrame | ParquetTable],
     out_dir: Path,
     *,
     excel: bool = False,
@@ -685,6 +716,9 @@ def write_datasets(
     metadata: dict[str, str] | None = None,
 ) -> WriteReport:
     """Write the tables as parquet + DuckDB (+ CSV/xlsx with ``excel``) atomically as a set.
+
+    A table is a polars DataFrame or a :class:`ParquetTable` (the same bytes, serialised by the
+    caller beforehand).
 
     Takes the :class:`BuildLock` (without waiting) unless this process already holds it. Files
     whose content did not change are not rewritten. On a permission, disk-full or similar error
@@ -706,7 +740,7 @@ def write_datasets(
 
 
 def _write(
-    tables: Mapping[str, pl.DataFrame],
+    tables: Mapping[str, pl.DataFrame | ParquetTable],
     out_dir: Path,
     excel: bool,
     duckdb_name: str,
@@ -740,18 +774,21 @@ def _write(
 
         # 1. Serialise everything into staging.
         for name, df in tables.items():
+            table = df if isinstance(df, ParquetTable) else ParquetTable.of(df)
             stage(
                 f"{name}.parquet",
-                _parquet_bytes(df),
+                table.data,
                 "parquet",
                 table=name,
-                rows=df.height,
-                columns=[[col, str(dtype)] for col, dtype in df.schema.items()],
+                rows=table.rows,
+                columns=[list(column) for column in table.columns],
             )
+            del table
         if excel:
             for name, df in tables.items():
-                stage(f"{EXCEL_DIR}/{name}.csv", _csv_bytes(df), "csv", table=name)
-            stage(f"{EXCEL_DIR}/{XLSX_NAME}", _xlsx_bytes(tables), "xlsx")
+                stage(f"{EXCEL_DIR}/{name}.csv", _csv_bytes(_as_frame(df)), "csv", table=name)
+            frames = ((name, _as_frame(df)) for name, df in tables.items())
+            stage(f"{EXCEL_DIR}/{XLSX_NAME}", _xlsx_bytes(frames), "xlsx")
 
         source = _duckdb_source_digest(
             [(name, entries[f"{name}.parquet"]["sha256"]) for name in tables],

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from functools import cache
+import operator
+from functools import cache, reduce
 
 import polars as pl
 
@@ -15,7 +16,8 @@ class ValidationError(Exception):
 
 
 @cache
-def pandera_schema(name: str):
+def pandera_schema(name: str, *, with_key: bool = True):
+    """The table's pandera schema; ``with_key=False`` leaves out its composite-key check."""
     import pandera.polars as pa
 
     t: Table = table(name)
@@ -31,17 +33,62 @@ def pandera_schema(name: str):
     return pa.DataFrameSchema(
         columns,
         strict=True,
-        unique=list(t.primary_key) if len(t.primary_key) > 1 else None,
+        unique=_composite_key(t) if with_key else None,
         name=name,
     )
 
 
+def _composite_key(t: Table) -> list[str] | None:
+    return list(t.primary_key) if len(t.primary_key) > 1 else None
+
+
+def prepare() -> None:
+    """Build every table's schemas now (importing pandera), so that validating costs no start-up."""
+    for t in TABLES:
+        pandera_schema(t.name)
+        pandera_schema(t.name, with_key=False)
+
+
 def validate_table(name: str, df: pl.DataFrame) -> pl.DataFrame:
+    """The table as pandera's schema passes it; :class:`ValidationError` if it breaks it.
+
+    pandera checks a composite key by hashing whole rows of its columns, which costs several
+    times the table's memory on the large tables; a table passes when the other checks pass and
+    :func:`duplicated_key` finds no repeated key. Anything else is validated again with the full
+    schema, so that a failure reads exactly as pandera reports it.
+    """
     import pandera.errors as pe
 
-    schema = pandera_schema(name)
+    key = _composite_key(table(name))
     try:
-        return schema.validate(df, lazy=True)
+        out = pandera_schema(name, with_key=False).validate(df, lazy=True)
+    except pe.SchemaErrors:
+        return _validate_fully(name, df)
+    if key is not None and duplicated_key(df, key):
+        return _validate_fully(name, df)
+    return out
+
+
+def duplicated_key(df: pl.DataFrame, key: list[str]) -> bool:
+    """Whether two rows share the values of ``key`` (nulls equal), in little memory.
+
+    Each row's key is hashed to 64 bits and the hashes sorted; only rows whose hash repeats
+    are compared by value.
+    """
+    row_hash = reduce(operator.xor, (pl.col(c).hash(i) for i, c in enumerate(key)))
+    hashes = df.select(row_hash.sort()).to_series()
+    repeated = hashes.filter(hashes == hashes.shift(1))
+    if repeated.is_empty():
+        return False
+    suspects = df.filter(row_hash.is_in(repeated.implode())).select(key)
+    return bool(suspects.is_duplicated().any())
+
+
+def _validate_fully(name: str, df: pl.DataFrame) -> pl.DataFrame:
+    import pandera.errors as pe
+
+    try:
+        return pandera_schema(name).validate(df, lazy=True)
     except pe.SchemaErrors as exc:
         raise ValidationError(_describe(name, df, exc)) from None
     except pe.SchemaError as exc:  # pragma: no cover - lazy=True reports SchemaErrors
