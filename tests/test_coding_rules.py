@@ -293,6 +293,46 @@ def test_match_many_agrees_with_match_one_by_one(texts):
     assert rs.match_many(texts) == [rs.match(t) for t in texts]
 
 
+# Rules mixing plain words, words inside other words, negation, and near/seq inside an Or
+# (the column-wise matcher evaluates the near/seq alone on the text, the rest from the words).
+MIXED_RULES = {
+    "mixed": "再委託 | 委託 & !下請 | near(委託, 報告, 3) | seq(PC, os, 2)",
+    "near_only": "near((録画 | 映像), の, 2) & !監視カメラ",
+    "nested": "委託 | 再委託 | 託 | カメラ | 監視カメラ",
+    "seq_and": "seq(報告, 委託, 4) & (PC | R)",
+    "three": "near(委託, の, 報告, 2) | 下請",  # three arguments: evaluated per text
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(FRAGMENTS), max_size=12).map("".join), max_size=8))
+def test_match_many_agrees_with_match_on_mixed_rules(texts):
+    rs = RuleSet(MIXED_RULES)
+    assert rs.match_many(texts) == [rs.match(t) for t in texts]
+
+
+def test_match_frame_rows_rules_and_words():
+    rs = RuleSet(MIXED_RULES)
+    frame = rs.match_frame(["再委託の報告", None, "なにもない", "録画の映像"]).sort("row", "rule")
+    assert frame.columns == ["row", "rule", "code", "words"]
+    assert frame.rows() == [
+        (0, 0, "mixed", ["再委託", "報告"]),
+        (0, 2, "nested", ["再委託"]),
+        (0, 4, "three", ["委託", "の", "報告"]),
+        (3, 1, "near_only", ["録画", "の", "映像"]),
+    ]
+    assert rs.match_frame([]).height == 0
+    assert RuleSet({}).match_frame(["録画"]).height == 0
+
+
+def test_rules_with_more_than_64_words_match_alike():
+    many = [f"語{i:03d}" for i in range(150)]
+    rs = RuleSet({"big": " | ".join(many) + " | near(語000, 語149, 3)", "small": "語149"})
+    texts = ["語149と語000", "語070", "語000の語149", "語1499", "なし", "語14"]
+    assert rs.match_many(texts) == [rs.match(t) for t in texts]
+    assert rs.match("語149と語000") == {"big": ["語149", "語000"], "small": ["語149"]}
+
+
 def test_near_on_a_long_text_with_many_occurrences_is_quick():
     text = ("委託の" * 3000) + "報告"
     assert match("near(委託, の, 報告, 1)", text) == ["委託", "の", "報告"]

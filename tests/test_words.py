@@ -242,8 +242,96 @@ def test_cache_limit_is_respected(monkeypatch):
     monkeypatch.setattr(words, "MAX_CACHED_TEXTS", 2)
     texts = ["録画の文章。", "監査の文章。", "委託の文章。", "提供の文章。"]
     assert tokenize_many(texts)[3] == ["提供", "文章"]
-    assert len(words._analyser("C").cache) == 2
+    assert words._analyser("C").texts.height == 2
     assert tokenize_many(texts[3:]) == [["提供", "文章"]]
+    words.clear_cache()
+
+
+def test_analyses_reused_after_other_words_are_known_keep_their_order():
+    words.clear_cache()
+    first = tokenize_many(["委託先の監査。", "録画データを提供する。"])
+    words.clear_cache()
+    tokenize_many(["提供の文章。"])  # other words numbered first this time
+    assert tokenize_many(["録画データを提供する。", "委託先の監査。"]) == first[::-1]
+
+
+# --------------------------------------------------------------------------- token cache file
+
+
+def _cache_file(folder):
+    return folder / words.CACHE_NAME.format(mode="C")
+
+
+def test_token_cache_file_is_written_and_read_back(tmp_path, monkeypatch):
+    words.clear_cache()
+    expected = term_frequencies(SMALL, kinds=None, top=None)
+    assert not _cache_file(tmp_path).exists()
+    assert term_frequencies(SMALL, kinds=None, top=None, cache_dir=tmp_path).equals(expected)
+    stored = pl.read_parquet(_cache_file(tmp_path))
+    assert sorted(stored["text"]) == sorted(set(SMALL["text"]))
+    assert not list(tmp_path.glob(".*"))  # no temporary file left behind
+
+    # a new process (here: an empty memory) reads the file and tokenises nothing
+    words.clear_cache()
+    tokenize_many(["提供の文章。"])  # words numbered before the file is read
+    an = words._analyser("C")
+
+    def no_tokenising(text):
+        raise AssertionError(f"tokenised {text!r}")
+
+    monkeypatch.setattr(an, "analyse", lambda text, ids: no_tokenising(text))
+    got = term_frequencies(SMALL, kinds=None, top=None, cache_dir=tmp_path)
+    assert got.equals(expected)
+    by_role = term_frequencies(SMALL, by="speaker_role", kinds=None, top=None, cache_dir=tmp_path)
+    monkeypatch.undo()
+    words.clear_cache()
+    assert by_role.equals(term_frequencies(SMALL, by="speaker_role", kinds=None, top=None))
+    words.clear_cache()
+
+
+def test_token_cache_file_grows_with_new_texts(tmp_path):
+    words.clear_cache()
+    term_frequencies(SMALL.head(2), kinds=None, cache_dir=tmp_path)
+    term_frequencies(SMALL.tail(2), kinds=None, cache_dir=tmp_path)
+    stored = pl.read_parquet(_cache_file(tmp_path))
+    assert sorted(stored["text"]) == sorted(set(SMALL.head(2)["text"]) | set(SMALL.tail(2)["text"]))
+    words.clear_cache()
+    assert term_frequencies(SMALL.head(2), kinds=None, cache_dir=tmp_path).equals(
+        term_frequencies(SMALL.head(2), kinds=None)
+    )
+    words.clear_cache()
+
+
+def test_stale_or_broken_token_cache_file_is_ignored_and_rewritten(tmp_path):
+    words.clear_cache()
+    expected = term_frequencies(SMALL, top=None)
+    path = _cache_file(tmp_path)
+    term_frequencies(SMALL, top=None, cache_dir=tmp_path)
+    meta = pl.read_parquet_metadata(path)
+    stale = pl.read_parquet(path).with_columns(pl.lit([0], dtype=pl.List(pl.UInt32)).alias("ids"))
+    identity = meta[words._CACHE_KEY].replace('"format": 1', '"format": 0')
+    stale.write_parquet(path, metadata={**meta, words._CACHE_KEY: identity})
+    words.clear_cache()
+    assert term_frequencies(SMALL, top=None, cache_dir=tmp_path).equals(expected)
+    assert words._CACHE_KEY in pl.read_parquet_metadata(path)
+    assert '"format": 1' in pl.read_parquet_metadata(path)[words._CACHE_KEY]
+
+    path.write_bytes(b"not parquet")
+    words.clear_cache()
+    assert term_frequencies(SMALL, top=None, cache_dir=tmp_path).equals(expected)
+    assert pl.read_parquet(path).height > 0
+    words.clear_cache()
+
+
+def test_unwritable_token_cache_warns_and_still_counts(tmp_path):
+    words.clear_cache()
+    expected = term_frequencies(SMALL, top=None)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would go")
+    words.clear_cache()
+    with pytest.warns(UserWarning, match="token cache not written"):
+        got = term_frequencies(SMALL, top=None, cache_dir=blocked / "cache")
+    assert got.equals(expected)
     words.clear_cache()
 
 
@@ -588,3 +676,10 @@ def test_texts_longer_than_sudachi_accepts_are_tokenised_in_pieces():
     text = "個人情報の保護について。" * 9000  # 108,000 characters, over SudachiPy's 49,149 bytes
     assert len(tokens(text)) == 7 * 9000
     assert content_words(text).count("個人情報") >= 8990
+
+
+def test_token_cache_dir_is_a_subfolder_of_the_datasets(tmp_path):
+    from analysis.paths import processed_dir
+
+    assert words.token_cache_dir(tmp_path) == tmp_path / "cache"
+    assert words.token_cache_dir() == processed_dir() / "cache"

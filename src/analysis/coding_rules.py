@@ -40,9 +40,13 @@ refused): every match is then triggered by words that were found, and those word
 
 Speed
 -----
-:meth:`RuleSet.match_many` finds every word of every rule in one pass over all texts (polars'
-Aho-Corasick ``extract_many``), evaluates each distinct text once and only the rules one of whose
-words it contains.
+:meth:`RuleSet.match_frame` (and :meth:`RuleSet.match_many`, built on it) matches many texts
+column-wise with polars: one Aho-Corasick pass finds every occurrence of every word of every
+rule; each rule is evaluated once per distinct set of its words found, not once per text;
+``near``/``seq`` of two arguments are decided by pairing occurrences in polars. Only texts where
+a ``near``/``seq`` of three or more arguments could hold are matched one by one in Python.
+:meth:`RuleSet.match` and :meth:`Rule.match` are the one-text reference the batch path is
+tested against.
 """
 
 from __future__ import annotations
@@ -52,9 +56,13 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from analysis.normalise import to_norm
 from analysis.reference import ReferenceError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = [
     "DEFAULT_DISTANCE",
@@ -583,6 +591,66 @@ def compile_rule(expression: str) -> Rule:
 
 
 # ---------------------------------------------------------------------------- many rules
+_LANE_BITS = 64  # words of a rule per 64-bit lane of its mask
+_ASCII_ALNUM_BYTES = [
+    bytes([b]) for b in b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+]
+
+
+class _NeedsPositions(Exception):
+    """A ``near``/``seq`` whose every argument occurs: only the text itself can tell."""
+
+
+def _evaluate_words(
+    node: Node,
+    present: frozenset[str],
+    nears: Mapping[Near, frozenset[str] | None] | None = None,
+) -> frozenset[str] | None:
+    """:func:`_evaluate` knowing only which words occur (their boundaries already checked) and,
+    in ``nears``, what some ``near``/``seq`` nodes gave on the text.
+
+    Raises :class:`_NeedsPositions` for any other ``near``/``seq`` with an occurring word for
+    every argument.
+    """
+    if isinstance(node, Term):
+        return frozenset((node.key,)) if node.key in present else None
+    if isinstance(node, Or):
+        found = set(node.words & present)
+        true = bool(found)
+        for child in node.others:
+            got = _evaluate_words(child, present, nears)
+            if got is not None:
+                true = True
+                found |= got
+        return frozenset(found) if true else None
+    if isinstance(node, And):
+        found = set()
+        for child in node.children:
+            got = _evaluate_words(child, present, nears)
+            if got is None:
+                return None
+            found |= got
+        return frozenset(found)
+    if isinstance(node, Not):
+        return _EMPTY if _evaluate_words(node.child, present, nears) is None else None
+    if nears is not None and node in nears:
+        return nears[node]
+    if all(any(term.key in present for term in alts) for alts in node.args):
+        raise _NeedsPositions
+    return None
+
+
+def _near_nodes(node: Node) -> Iterable[Near]:
+    """Every ``near``/``seq`` node of the tree."""
+    if isinstance(node, Near):
+        yield node
+    elif isinstance(node, Or | And):
+        for child in node.children:
+            yield from _near_nodes(child)
+    elif isinstance(node, Not):
+        yield from _near_nodes(node.child)
+
+
 class RuleSet:
     """Named rules matched together. ``rules`` maps a code to a :class:`Rule` (or an expression)."""
 
@@ -599,6 +667,14 @@ class RuleSet:
                 index.setdefault(w, []).append(code)
         self._by_trigger = index
         self._order = {code: i for i, code in enumerate(self.rules)}
+        # by rule number, for the column-wise matching of match_frame
+        self._rules = list(self.rules.values())
+        self._word_index = [{key: i for i, key in enumerate(r.words)} for r in self._rules]
+        self._nears = [tuple(dict.fromkeys(_near_nodes(r.node))) for r in self._rules]
+        # rules whose near/seq all have two arguments: those are evaluated column-wise
+        self._pairwise = [
+            i for i, nears in enumerate(self._nears) if all(len(n.args) == 2 for n in nears)
+        ]
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -623,21 +699,365 @@ class RuleSet:
         return out
 
     def match_many(self, texts: Sequence[str | None]) -> list[dict[str, list[str]]]:
-        """:meth:`match` for each text (None → no match), with one word search over all texts.
+        """:meth:`match` for each text (None → no match), through :meth:`match_frame`.
 
         Equal texts are matched once and share one result dict: do not modify the results.
         """
         import polars as pl
 
-        if not self.rules or not len(texts):
-            return [{} for _ in range(len(texts))]
         series = pl.Series("text", texts, dtype=pl.String)
         distinct = series.unique(maintain_order=True).drop_nulls()
-        found = distinct.str.extract_many(
-            list(self.words), overlapping=True, ascii_case_insensitive=True
+        results: list[dict[str, list[str]]] = [{} for _ in range(distinct.len())]
+        matches = self.match_frame(distinct).sort("row", "rule")
+        for row, code, words in matches.select("row", "code", "words").rows():
+            results[row][code] = words
+        memo = dict(zip(distinct.to_list(), results, strict=True))
+        return [memo[text] if text is not None else {} for text in series.to_list()]
+
+    def match_frame(self, texts: Sequence[str | None] | pl.Series) -> pl.DataFrame:
+        """Every (text, rule) that matches, as :meth:`match` would report it, in one frame.
+
+        Columns ``row`` (position in ``texts``), ``rule`` (position in :attr:`rules`), ``code``
+        and ``words`` (the matched words, as :meth:`match` gives them), in no particular order.
+        Null texts match nothing.
+
+        Column-wise: one Aho-Corasick search finds every occurrence of every word with its byte
+        span; occurrences of words beginning or ending with a Latin letter or digit are kept only
+        at a word boundary. The words of a rule found in a text make a bit mask, and the rule is
+        evaluated once per distinct mask (there are few). Only where a ``near``/``seq`` could
+        hold is the rule evaluated per text, in Python (the ``near``/``seq`` on the text, the rest
+        from the mask). The words reported are the first occurrences that lie inside no longer
+        occurrence of another reported word, in text order.
+        """
+        import polars as pl
+
+        schema = {
+            "row": pl.UInt32,
+            "rule": pl.UInt32,
+            "code": pl.String,
+            "words": pl.List(pl.String),
+        }
+        series = texts if isinstance(texts, pl.Series) else pl.Series(texts, dtype=pl.String)
+        series = series.rename("text").cast(pl.String)
+        if not self.rules or series.len() == 0:
+            return pl.DataFrame(schema=schema)
+        bits = self._word_bits()
+        masks = [f"mask{lane}" for lane in range(bits["lane"].max() + 1)]
+        # (lazy queries: polars' eager group-by of bitwise_or is several times slower)
+        occ = self._occurrences(series).lazy().join(bits.lazy(), on="key").collect()
+        found = (
+            occ.lazy()
+            .group_by("row", "rule")
+            .agg(
+                *(
+                    pl.col("bit").bitwise_or().alias(mask)
+                    if len(masks) == 1
+                    else pl.col("bit")
+                    .filter(pl.col("lane") == lane)
+                    .bitwise_or()
+                    .fill_null(0)
+                    .alias(mask)
+                    for lane, mask in enumerate(masks)
+                ),
+                pl.len().alias("hits"),
+                pl.col("word").first(),
+            )
+            .collect()
         )
-        memo: dict[str, dict[str, list[str]]] = {}
-        for text, words in zip(distinct.to_list(), found.to_list(), strict=True):
-            if words:
-                memo[text] = self._match_text(_Text(text, {fold_case(w) for w in words}))
-        return [memo.get(text, {}) if text is not None else {} for text in series.to_list()]
+        found = found.join(
+            self._verdicts(found.select("rule", *masks).unique(), len(masks)),
+            on=["rule", *masks],
+        )
+        exact = found.filter("exact")
+        reported = found.filter(~pl.col("exact")).drop("exact", *masks)
+        if exact.height:
+            pairs = exact.select("row", "rule", *masks)
+            columnwise = pl.col("rule").is_in(self._pairwise)
+            near = pl.concat(
+                [
+                    self._pairwise_verdicts(series, occ, pairs.filter(columnwise)),
+                    self._near_verdicts(series, pairs.filter(~columnwise)),
+                ]
+            )
+            near = near.join(exact.select("row", "rule", "hits", "word"), on=["row", "rule"])
+            reported = pl.concat([reported, near], how="diagonal")
+        codes = pl.DataFrame(
+            {"rule": range(len(self.rules)), "code": list(self.rules)},
+            schema={"rule": pl.UInt32, "code": pl.String},
+        )
+        return (
+            self._reported_words(occ, reported, len(masks))
+            .join(codes, on="rule")
+            .select(list(schema))
+        )
+
+    def _word_bits(self) -> pl.DataFrame:
+        """``key``, ``rule``, ``lane``, ``bit``: the word's place among the rule's words, as a
+        bit of one of the 64-bit ``lane``s of a mask."""
+        import polars as pl
+
+        return pl.DataFrame(
+            [
+                (key, rule, i // _LANE_BITS, 1 << (i % _LANE_BITS))
+                for rule, r in enumerate(self.rules.values())
+                for i, key in enumerate(r.words)
+            ],
+            schema={"key": pl.String, "rule": pl.UInt32, "lane": pl.UInt32, "bit": pl.UInt64},
+            orient="row",
+        )
+
+    def _words_of(self, rule: int, masks: Sequence[int]) -> frozenset[str]:
+        """The words of rule number ``rule`` whose bits are set in ``masks``."""
+        words = self._rules[rule].words
+        return frozenset(
+            key for i, key in enumerate(words) if masks[i // _LANE_BITS] >> (i % _LANE_BITS) & 1
+        )
+
+    def _masks_of(self, rule: int, keys: Iterable[str], lanes: int) -> list[int]:
+        """The masks (one per lane) of words ``keys`` of rule number ``rule``."""
+        masks = [0] * lanes
+        index = self._word_index[rule]
+        for key in keys:
+            i = index[key]
+            masks[i // _LANE_BITS] |= 1 << (i % _LANE_BITS)
+        return masks
+
+    def _occurrences(self, texts: pl.Series) -> pl.DataFrame:
+        """``row``, ``word`` (as written), ``start``, ``end`` (bytes) and ``key`` (the word of the
+        rules) of every occurrence of every word, boundaries checked."""
+        import polars as pl
+
+        words = list(self.words)
+        occ = (
+            texts.to_frame()
+            .with_row_index("row")
+            .select(
+                "row",
+                pl.col("text")
+                .str.extract_many(words, overlapping=True, ascii_case_insensitive=True)
+                .alias("word"),
+                pl.col("text")
+                .str.find_many(words, overlapping=True, ascii_case_insensitive=True)
+                .alias("start"),
+            )
+            .filter(pl.col("word").list.len() > 0)
+            .explode("word", "start")
+        )
+        keys = {w: fold_case(w) for w in occ["word"].unique().to_list()}
+        occ = occ.with_columns(
+            pl.col("start").cast(pl.Int64),
+            (pl.col("start") + pl.col("word").str.len_bytes()).cast(pl.Int64).alias("end"),
+            pl.col("word").replace_strict(keys, return_dtype=pl.String).alias("key"),
+        )
+        left = [w for w in self.words if _is_alnum_ascii(w[0])]
+        right = [w for w in self.words if _is_alnum_ascii(w[-1])]
+        edged = pl.col("key").is_in(left + right)
+        checked = occ.filter(edged)
+        if not checked.height:
+            return occ
+        checked = checked.with_columns(texts.gather(checked["row"]).cast(pl.Binary).alias("bytes"))
+        alnum = pl.Series(_ASCII_ALNUM_BYTES, dtype=pl.Binary).implode()
+        before = pl.col("bytes").bin.slice(pl.col("start") - 1, 1)
+        after = pl.col("bytes").bin.slice(pl.col("end"), 1)
+        joined = (pl.col("key").is_in(left) & (pl.col("start") > 0) & before.is_in(alnum)) | (
+            pl.col("key").is_in(right) & after.is_in(alnum)
+        )
+        return pl.concat([occ.filter(~edged), checked.filter(~joined).drop("bytes")])
+
+    def _verdict_frame(self, rows: list[tuple], lanes: int, leading: dict) -> pl.DataFrame:
+        """A frame of verdict ``rows``: the ``leading`` columns, then ``report…`` (masks of the
+        words to report), ``nested`` (one of them lies inside another), ``exact``."""
+        import polars as pl
+
+        schema = dict(leading)
+        schema |= {f"report{lane}": pl.UInt64 for lane in range(lanes)}
+        schema |= {"nested": pl.Boolean, "exact": pl.Boolean}
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
+    def _verdict(self, rule: int, got: frozenset[str], lanes: int) -> tuple:
+        """``report…`` masks and ``nested`` for the words ``got`` of rule number ``rule``."""
+        nested = any(a != b and a in b for a in got for b in got)
+        return (*self._masks_of(rule, got, lanes), nested)
+
+    def _verdicts(self, found: pl.DataFrame, lanes: int) -> pl.DataFrame:
+        """For each distinct (``rule``, ``mask…``) that matches, its verdict (see
+        :meth:`_verdict_frame`), or ``exact`` when only the text can tell."""
+        import polars as pl
+
+        rows = []
+        for rule, *masks in found.rows():
+            try:
+                got = _evaluate_words(self._rules[rule].node, self._words_of(rule, masks))
+            except _NeedsPositions:
+                rows.append((rule, *masks, *[0] * lanes, False, True))
+                continue
+            if got:
+                rows.append((rule, *masks, *self._verdict(rule, got, lanes), False))
+        leading = {"rule": pl.UInt32} | {f"mask{lane}": pl.UInt64 for lane in range(lanes)}
+        return self._verdict_frame(rows, lanes, leading)
+
+    def _pairwise_verdicts(
+        self, texts: pl.Series, occ: pl.DataFrame, pairs: pl.DataFrame
+    ) -> pl.DataFrame:
+        """:meth:`_near_verdicts` for rules whose ``near``/``seq`` have two arguments each,
+        column-wise: every occurrence of a first argument is paired with every occurrence of
+        the second in the same text, and the pairs in reach (in characters) make the words a
+        ``near``/``seq`` gives; the rule is then evaluated once per distinct outcome."""
+        import polars as pl
+
+        lanes = pairs.width - 2
+        args = pl.DataFrame(
+            [
+                (rule, node, arg, term.key, self._word_index[rule][term.key], n.distance, n.ordered)
+                for rule in self._pairwise
+                for node, n in enumerate(self._nears[rule])
+                for arg, alts in enumerate(n.args)
+                for term in alts
+            ],
+            schema={
+                "rule": pl.UInt32,
+                "node": pl.UInt64,
+                "arg": pl.UInt8,
+                "key": pl.String,
+                "index": pl.UInt64,
+                "distance": pl.Int64,
+                "ordered": pl.Boolean,
+            },
+            orient="row",
+        )
+        spans = occ.join(pairs.select("row", "rule"), on=["row", "rule"]).join(
+            args, on=["rule", "key"]
+        )
+        first = (  # the distance counts characters: character offsets from the byte offsets
+            texts.gather(spans["row"])
+            .cast(pl.Binary)
+            .to_frame("bytes")
+            .select(pl.col("bytes").bin.slice(0, spans["start"]).cast(pl.String).str.len_chars())
+            .to_series()
+            .cast(pl.Int64)
+        )
+        spans = spans.select(
+            "row",
+            "rule",
+            "node",
+            "arg",
+            "index",
+            "distance",
+            "ordered",
+            first.alias("first"),
+            (first + spans["word"].str.len_chars()).alias("last"),
+        )
+        both = spans.filter(pl.col("arg") == 0).join(
+            spans.filter(pl.col("arg") == 1).select(
+                "row", "rule", "node", "index", "first", "last"
+            ),
+            on=["row", "rule", "node"],
+            suffix="_2",
+        )
+        in_order = (pl.col("first_2") >= pl.col("last")) & (
+            pl.col("first_2") - pl.col("last") <= pl.col("distance")
+        )
+        reversed_ = (pl.col("first") >= pl.col("last_2")) & (
+            pl.col("first") - pl.col("last_2") <= pl.col("distance")
+        )
+        held = both.filter(in_order | (~pl.col("ordered") & reversed_))
+        # what each node gave, as (node << 32 | index of the word in the rule), sorted
+        outcomes = (
+            pl.concat(
+                [
+                    held.select("row", "rule", code=pl.col("node") * 2**32 + pl.col("index")),
+                    held.select("row", "rule", code=pl.col("node") * 2**32 + pl.col("index_2")),
+                ]
+            )
+            .unique()
+            .group_by("row", "rule")
+            .agg(pl.col("code").sort().cast(pl.String).str.join(",").alias("outcome"))
+        )
+        pairs = pairs.join(outcomes, on=["row", "rule"], how="left").with_columns(
+            pl.col("outcome").fill_null("")
+        )
+        masks = [f"mask{lane}" for lane in range(lanes)]
+        rows = []
+        for rule, *found, outcome in pairs.select("rule", *masks, "outcome").unique().rows():
+            words = self._rules[rule].words
+            given: dict[int, set[str]] = {}
+            for code in map(int, filter(None, outcome.split(","))):
+                given.setdefault(code >> 32, set()).add(words[code & 0xFFFFFFFF])
+            nears = {
+                n: frozenset(given[i]) if i in given else None
+                for i, n in enumerate(self._nears[rule])
+            }
+            present = self._words_of(rule, found)
+            got = _evaluate_words(self._rules[rule].node, present, nears)
+            if got:
+                rows.append((rule, *found, outcome, *self._verdict(rule, got, lanes), False))
+        leading = {"rule": pl.UInt32} | {m: pl.UInt64 for m in masks} | {"outcome": pl.String}
+        verdicts = self._verdict_frame(rows, lanes, leading).drop("exact")
+        return pairs.join(verdicts, on=["rule", *masks, "outcome"]).drop(*masks, "outcome")
+
+    def _near_verdicts(self, texts: pl.Series, pairs: pl.DataFrame) -> pl.DataFrame:
+        """The verdicts of the ``pairs`` (``row``, ``rule``, ``mask…``) that match, their
+        ``near``/``seq`` evaluated on the text itself."""
+        import polars as pl
+
+        lanes = pairs.width - 2
+        rows = []
+        words_of: dict[tuple[int, ...], frozenset[str]] = {}  # few distinct masks and verdicts
+        verdicts: dict[tuple[int, frozenset[str]], tuple] = {}
+        for row, rule, *masks, text in pairs.with_columns(texts.gather(pairs["row"])).rows():
+            present = words_of.get((rule, *masks))
+            if present is None:
+                present = words_of[(rule, *masks)] = self._words_of(rule, masks)
+            t = _Text(text, present)
+            nears = {node: _evaluate_near(node, t) for node in self._nears[rule]}
+            got = _evaluate_words(self._rules[rule].node, present, nears)
+            if got:
+                verdict = verdicts.get((rule, got))
+                if verdict is None:
+                    verdict = verdicts[(rule, got)] = self._verdict(rule, got, lanes)
+                rows.append((row, rule, *verdict, False))
+        return self._verdict_frame(rows, lanes, {"row": pl.UInt32, "rule": pl.UInt32}).drop("exact")
+
+    @staticmethod
+    def _reported_words(occ: pl.DataFrame, found: pl.DataFrame, lanes: int) -> pl.DataFrame:
+        """``row``, ``rule``, ``words``: for each matching (row, rule) of ``found`` (with its
+        ``report…`` masks, ``nested``, and the number of ``hits`` and first ``word`` found), the
+        first occurrence of each reported word that lies inside no longer occurrence of another
+        reported word, in text order."""
+        import polars as pl
+
+        # one occurrence found for the rule: it is the word to report
+        single = found.filter(pl.col("hits") == 1).select(
+            "row", "rule", pl.concat_list("word").alias("words")
+        )
+        found = found.filter(pl.col("hits") > 1)
+        report = pl.lit(0, dtype=pl.UInt64)
+        for lane in range(lanes):
+            report = pl.when(pl.col("lane") == lane).then(pl.col(f"report{lane}")).otherwise(report)
+        hits = (
+            occ.lazy()
+            .join(found.lazy().drop("hits", "word"), on=["row", "rule"])
+            .filter((pl.col("bit") & report) != 0)
+            .collect()
+            .lazy()
+        )
+        spans = hits.filter("nested").select("row", "rule", "start", "end")
+        inside = (
+            spans.join(spans, on=["row", "rule"], suffix="_outer")
+            .filter(
+                (pl.col("start_outer") <= pl.col("start"))
+                & (pl.col("end") <= pl.col("end_outer"))
+                & (pl.col("end_outer") - pl.col("start_outer") > pl.col("end") - pl.col("start"))
+            )
+            .select("row", "rule", "start", "end")
+            .unique()
+        )
+        several = (
+            hits.join(inside, on=["row", "rule", "start", "end"], how="anti")
+            .sort("row", "rule", "start")
+            .unique(["row", "rule", "key"], keep="first", maintain_order=True)
+            .group_by("row", "rule", maintain_order=True)
+            .agg(pl.col("word").alias("words"))
+            .collect()
+        )
+        return pl.concat([single, several])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
@@ -84,15 +85,20 @@ def load_topic_rules(path: Path | str | None = None) -> list[TopicRule]:
     """Read and compile the rule file (default ``data/reference/topic_rules.yml``).
 
     Raises :class:`~analysis.coding_rules.RuleError` naming the file, the line, the topic and (for
-    a syntax error) the column within the rule.
+    a syntax error) the column within the rule. The compiled rules of the last few file
+    contents are remembered (the build codes topics chunk by chunk).
     """
-    import yaml
-
     path = Path(path) if path is not None else rules_path()
     shown = _shown_path(path)
     if not path.is_file():
         raise RuleError("the topic rule file is missing", source=shown)
-    text = path.read_text(encoding="utf-8-sig")
+    return list(_compiled_rules(path.read_text(encoding="utf-8-sig"), shown))
+
+
+@lru_cache(maxsize=8)
+def _compiled_rules(text: str, shown: str) -> tuple[TopicRule, ...]:
+    import yaml
+
     try:
         data = yaml.safe_load(text)
         root = yaml.compose(text)
@@ -102,7 +108,7 @@ def load_topic_rules(path: Path | str | None = None) -> list[TopicRule]:
         reason = " ".join(str(getattr(exc, "problem", None) or exc).split())
         raise RuleError(f"not valid YAML: {reason}", source=shown, line=line) from None
     if data is None:
-        return []
+        return ()
     if not isinstance(data, list):
         raise RuleError("expected a list of topics (lines starting with '- code:')", source=shown)
     rules: list[TopicRule] = []
@@ -111,7 +117,7 @@ def load_topic_rules(path: Path | str | None = None) -> list[TopicRule]:
         node = root.value[i] if root is not None else None
         line = node.start_mark.line + 1 if node is not None else None
         rules.append(_topic(item, node, line, shown, seen))
-    return rules
+    return tuple(rules)
 
 
 def _topic(item, node, line: int | None, shown: str, seen: dict) -> TopicRule:
@@ -184,56 +190,45 @@ def apply_topic_rules(utterances: pl.DataFrame, rules: Sequence[TopicRule]) -> p
     if not rules or utterances.height == 0:
         return empty("question_topics")
     kinds = sorted({k for r in rules for k in r.applies_to})
-    picked = utterances.filter(pl.col("kind").is_in(kinds)).select(
-        *_UTTERANCE_KEY, "kind", "text_norm"
+    picked = (
+        utterances.filter(pl.col("kind").is_in(kinds))
+        .select(*_UTTERANCE_KEY, "kind", "text_norm")
+        .with_row_index("_row")
+        .with_columns(pl.col("kind").replace_strict(kinds, range(len(kinds))).alias("_kind"))
     )
+    # kinds with the same rules are matched together, each distinct text once; the topics
+    # found are joined back to every utterance of those kinds
+    rule_sets: dict[tuple[str, ...], list[str]] = {}
+    for kind in kinds:
+        rule_sets.setdefault(tuple(r.code for r in rules if kind in r.applies_to), []).append(kind)
+    by_code = {r.code: r.rule for r in rules}
     parts: list[pl.DataFrame] = []
-    for kind_index, kind in enumerate(kinds):
-        part = picked.filter(pl.col("kind") == kind)
-        ruleset = RuleSet({r.code: r.rule for r in rules if kind in r.applies_to})
-        if part.height == 0 or not len(ruleset):
+    for codes, same in rule_sets.items():
+        part = picked.filter(pl.col("kind").is_in(same))
+        if part.height == 0 or not codes:
             continue
-        # each distinct text is matched once; its topics are joined back to every utterance
-        distinct = part["text_norm"].unique(maintain_order=True).drop_nulls().to_list()
-        texts: list[str] = []
-        order: list[int] = []
-        topics: list[str] = []
-        matched: list[str] = []
-        for text, found in zip(distinct, ruleset.match_many(distinct), strict=True):
-            for i, (topic, words) in enumerate(found.items()):
-                texts.append(text)
-                order.append(i)
-                topics.append(topic)
-                matched.append(MATCHED_SEPARATOR.join(words))
-        if not texts:
+        distinct = part["text_norm"].unique().drop_nulls()  # (any order: sorted below)
+        matches = RuleSet({code: by_code[code] for code in codes}).match_frame(distinct)
+        if not matches.height:
             continue
-        found_frame = pl.DataFrame(
-            {"text_norm": texts, "_topic_order": order, "topic": topics, "matched": matched},
-            schema={
-                "text_norm": pl.String,
-                "_topic_order": pl.Int64,
-                "topic": pl.String,
-                "matched": pl.String,
-            },
+        found_frame = matches.select(
+            distinct.gather(matches["row"]).alias("text_norm"),
+            pl.col("rule").alias("_topic_order"),
+            pl.col("code").alias("topic"),
+            pl.col("words").list.join(MATCHED_SEPARATOR).alias("matched"),
         )
-        parts.append(
-            part.with_row_index("_row")
-            .join(found_frame, on="text_norm", how="inner")
-            .with_columns(pl.lit(kind_index).alias("_kind"))
-        )
+        parts.append(part.join(found_frame, on="text_norm", how="inner"))
     if not parts:
         return empty("question_topics")
     schema = empty("question_topics").schema
-    out = (
+    # the table's sort keys, ties in utterance order then rule order
+    keys = [*SORT_KEYS.get("question_topics", ()), "_kind", "_row", "_topic_order"]
+    return (
         pl.concat(parts, how="vertical")
-        .sort("_kind", "_row", "_topic_order")
+        .sort(keys, nulls_last=False)
         .select(list(schema))
         .cast(dict(schema))
     )
-    keys = SORT_KEYS.get("question_topics")
-    if keys:
-        out = out.sort(keys, maintain_order=True, nulls_last=False)
-    return out
 
 
 def code_topics(utterances: pl.DataFrame, reference_dir: Path | None = None) -> pl.DataFrame:
