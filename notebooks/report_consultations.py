@@ -33,12 +33,11 @@ import altair as alt
 import polars as pl
 from IPython.display import Markdown, display
 
-import analysis
 from analysis import charts
 from analysis import report_helpers as rh
 from analysis.report_helpers import markdown_table, md
 
-tables = analysis.load(data_dir)
+tables = rh.load_tables(data_dir)
 scope = rh.select_scope(
     tables, period=period, category=category, bureau=bureau, department=department
 )
@@ -75,7 +74,7 @@ display(
 ids = pl.col("meeting_id") + ":" + pl.col("label")
 by_category = (
     register.group_by("category", "分類")
-    .agg(件数=pl.len(), 諮問=ids.str.join("、"))
+    .agg(件数=pl.len(), 諮問=rh.join_first(ids))
     .sort("件数", descending=True)
 )
 chart = (
@@ -101,7 +100,7 @@ by_department = (
     register.explode("departments")
     .with_columns(pl.col("departments").fill_null("（担当課不明）"))
     .group_by("departments", "category", "分類")
-    .agg(件数=pl.len(), 諮問=ids.str.join("、"))
+    .agg(件数=pl.len(), 諮問=rh.join_first(ids))
     .rename({"departments": "担当課"})
 )
 order = (
@@ -130,7 +129,7 @@ display(chart)
 # %%
 by_year = (
     register.group_by("fiscal_year", "category", "分類")
-    .agg(件数=pl.len(), 諮問=ids.str.join("、"))
+    .agg(件数=pl.len(), 諮問=rh.join_first(ids))
     .with_columns(
         年度=pl.format("{}年度", "fiscal_year"),
         和暦=pl.col("fiscal_year").map_elements(rh.jp_fiscal_year, return_dtype=pl.String),

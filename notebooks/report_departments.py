@@ -31,7 +31,6 @@ import altair as alt
 import polars as pl
 from IPython.display import Markdown, display
 
-import analysis
 from analysis import charts
 from analysis import report_helpers as rh
 from analysis.analyses import department_follow_ups, department_summary
@@ -39,7 +38,7 @@ from analysis.schema import COUNCIL_ROLES
 from analysis.crosstab import topic_by
 from analysis.report_helpers import markdown_table, md
 
-tables = analysis.load(data_dir)
+tables = rh.load_tables(data_dir)
 scope = rh.select_scope(tables, period=period, department=department)
 
 charts.enable_offline()  # charts drawn with no network (LGWAN): JavaScript inside the report

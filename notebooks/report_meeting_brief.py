@@ -28,7 +28,6 @@ import altair as alt
 import polars as pl
 from IPython.display import Markdown, display
 
-import analysis
 from analysis import charts
 from analysis import report_helpers as rh
 from analysis.analyses import (
@@ -39,7 +38,7 @@ from analysis.analyses import (
 )
 from analysis.report_helpers import markdown_table, md
 
-tables = analysis.load(data_dir)
+tables = rh.load_tables(data_dir)
 known = tables["meetings"].sort("date", "meeting_id", nulls_last=True)["meeting_id"].to_list()
 rh.check_choice("meeting_id", meeting_id, known, in_data=True)
 

@@ -29,13 +29,12 @@ import altair as alt
 import polars as pl
 from IPython.display import Markdown, display
 
-import analysis
 from analysis import charts
 from analysis import report_helpers as rh
 from analysis.analyses import approval_rates, outcome_profile
 from analysis.report_helpers import markdown_table, md
 
-tables = analysis.load(data_dir)
+tables = rh.load_tables(data_dir)
 scope = rh.select_scope(tables, period=period)
 
 charts.enable_offline()  # charts drawn with no network (LGWAN): JavaScript inside the report
@@ -74,7 +73,7 @@ display(
 # %%
 decisions = (
     register.group_by("decision", "結果")
-    .agg(件数=pl.len(), 諮問=(pl.col("meeting_id") + ":" + pl.col("label")).str.join("、"))
+    .agg(件数=pl.len(), 諮問=rh.join_first(pl.col("meeting_id") + ":" + pl.col("label")))
     .with_columns(
         割合=(pl.col("件数") / register.height).map_elements(rh.percent, return_dtype=pl.String)
     )
@@ -98,7 +97,7 @@ display(
 )
 by_year = (
     register.group_by("fiscal_year", "結果")
-    .agg(件数=pl.len(), 諮問=(pl.col("meeting_id") + ":" + pl.col("label")).str.join("、"))
+    .agg(件数=pl.len(), 諮問=rh.join_first(pl.col("meeting_id") + ":" + pl.col("label")))
     .with_columns(年度=pl.format("{}年度", "fiscal_year"))
     .sort("fiscal_year")
 )

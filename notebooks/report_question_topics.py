@@ -33,19 +33,18 @@ import altair as alt
 import polars as pl
 from IPython.display import Markdown, display
 
-import analysis
 from analysis import charts
 from analysis import report_helpers as rh
 from analysis.schema import COUNCIL_ROLES
 from analysis.crosstab import independence_test, topic_by
 from analysis.report_helpers import ReportParameterError, markdown_table, md
-from analysis.words import kwic, term_frequencies
+from analysis.words import kwic, term_frequencies, token_cache_dir
 
 if examples < 1 or top_terms < 0:
     raise ReportParameterError(
         f"examples = {examples!r} は1以上、top_terms = {top_terms!r} は0以上にしてください"
     )
-tables = analysis.load(data_dir)
+tables = rh.load_tables(data_dir)
 scope = rh.select_scope(tables, period=period, category=category)
 
 charts.enable_offline()  # charts drawn with no network (LGWAN): JavaScript inside the report
@@ -259,7 +258,7 @@ display(Markdown("\n\n".join(blocks) or "（話題のついた質問・意見は
 # 委員・会長の質問と意見から、よく使われた語（名詞・動詞・形容詞）を数えました。よく使われた名詞について、前後の文脈（KWIC: keyword in context）を示します。
 
 # %%
-terms = term_frequencies(council, kinds=KINDS, top=15)
+terms = term_frequencies(council, kinds=KINDS, top=15, cache_dir=token_cache_dir(data_dir))
 display(
     Markdown(
         markdown_table(

@@ -32,7 +32,6 @@ import altair as alt
 import polars as pl
 from IPython.display import Markdown, display
 
-import analysis
 from analysis import charts
 from analysis import report_helpers as rh
 from analysis.analyses import (
@@ -50,7 +49,7 @@ from analysis.schema import CONTROL_CATEGORIES
 
 if max_rows < 1:
     raise ReportParameterError(f"max_rows = {max_rows!r} は1以上にしてください")
-tables = analysis.load(data_dir)
+tables = rh.load_tables(data_dir)
 scope = rh.select_scope(tables, period=period, category=category)
 
 charts.enable_offline()  # charts drawn with no network (LGWAN): JavaScript inside the report
@@ -137,7 +136,8 @@ display(
 # 数字は、その諮問がその区分で述べた措置の種類数です。0 は、その区分の措置を述べていないことを示します（不要な場合もあるので、抜けの候補として読んでください）。
 
 # %%
-coverage = charts.with_category_labels(coverage_matrix(data))
+matrix = coverage_matrix(data)
+coverage = charts.with_category_labels(matrix)
 labels = coverage.with_columns(
     諮問=(pl.col("meeting_id") + " " if several_meetings else pl.lit(""))
     + pl.col("label")
@@ -145,15 +145,27 @@ labels = coverage.with_columns(
     + pl.col("分類")
     + "）"
 ).select("consultation_id", "諮問", "meeting_id", "label", "source_line_start", "source_line_end")
+order = labels["諮問"].to_list()
+shown = labels  # the chart draws the newest max_rows 諮問: cells only for those
+if len(order) > max_rows:
+    order = order[-max_rows:]
+    shown = labels.filter(pl.col("諮問").is_in(order))
+    display(
+        Markdown(
+            f"（図は新しい {max_rows} 件の諮問のみ。全 {labels.height} 件の抜けは下の表にあります）"
+        )
+    )
 per_category = (
     data["safeguards"]
+    .join(shown, on="consultation_id", how="semi")
     .filter(pl.col("measure") != "unclassified")
     .with_columns(措置=pl.col("measure").replace_strict(measures_ja, default=pl.col("measure")))
     .group_by("consultation_id", "control_category")
     .agg(pl.col("措置").unique(maintain_order=True).str.join("、"))
 )
 cells = (
-    coverage.select("consultation_id", *CONTROL_CATEGORIES)
+    coverage.join(shown, on="consultation_id", how="semi")
+    .select("consultation_id", *CONTROL_CATEGORIES)
     .unpivot(index="consultation_id", variable_name="control_category", value_name="措置数")
     .join(per_category, on=["consultation_id", "control_category"], how="left")
     .join(labels, on="consultation_id", how="left")
@@ -163,15 +175,6 @@ cells = (
         措置=pl.col("措置").fill_null("（なし）"),
     )
 )
-order = labels["諮問"].to_list()
-if len(order) > max_rows:
-    order = order[-max_rows:]
-    cells = cells.filter(pl.col("諮問").is_in(order))
-    display(
-        Markdown(
-            f"（図は新しい {max_rows} 件の諮問のみ。全 {labels.height} 件の抜けは下の表にあります）"
-        )
-    )
 heat = (
     alt.Chart(cells)
     .mark_rect(stroke="white")
@@ -207,7 +210,7 @@ display(heat + text)
 
 # %%
 gaps = (
-    safeguard_gaps(data)
+    safeguard_gaps(data, coverage=matrix)
     .pipe(rh.with_labels, "missing_categories", rh.CONTROL_CATEGORY_JA, "欠けている区分")
     .pipe(charts.with_category_labels)
     .with_columns(
@@ -248,19 +251,18 @@ display(
 # 委員・会長が質問・意見した話題のうち、その審議で述べられた保護措置のどれも対応していないものです。話題と措置の対応は `data/reference/topic_safeguard_map.csv` で決めています。回答の中で口頭で説明された場合もあるので、議事録で確認する候補として読んでください。
 
 # %%
-uncovered = (
-    uncovered_topics(data["question_topics"], data["utterances"], data["safeguards"])
-    .pipe(rh.with_labels, "topic", topics_ja, "話題")
-    .pipe(rh.with_labels, "expected_measures", measures_ja, "対応する措置の例")
-    .pipe(rh.with_lines, "source_lines", meeting=meeting_col)
+uncovered = uncovered_topics(data["question_topics"], data["utterances"], data["safeguards"]).pipe(
+    rh.with_labels, "topic", topics_ja, "話題"
 )
 by_topic = (
     uncovered.group_by("話題")
     .agg(
         審議数=pl.len(),
-        審議=pl.format("{}:{}", "meeting_id", "deliberation_group")
-        if several_meetings
-        else pl.col("deliberation_group"),
+        審議=rh.join_first(
+            pl.format("{}:{}", "meeting_id", "deliberation_group")
+            if several_meetings
+            else pl.col("deliberation_group")
+        ),
     )
     .sort(["審議数", "話題"], descending=[True, False])
 )
@@ -271,10 +273,17 @@ display(
         )
     )
 )
+shown_uncovered = rh.for_shown_rows(  # measures and lines only for the rows shown
+    uncovered,
+    200,
+    lambda df: df.pipe(rh.with_labels, "expected_measures", measures_ja, "対応する措置の例").pipe(
+        rh.with_lines, "source_lines", meeting=meeting_col
+    ),
+)
 display(
     Markdown(
         markdown_table(
-            uncovered,
+            shown_uncovered,
             {
                 "deliberation_group": "審議",
                 "話題": "話題",
@@ -311,7 +320,8 @@ display(
         )
     )
 )
-per_consultation = items_by_consultation(data).pipe(
+flags = flag_sensitive_items(data["personal_data_items"])
+per_consultation = items_by_consultation(data, flags=flags).pipe(
     rh.with_lines, "source_lines", meeting=meeting_col
 )
 no_items = per_consultation.filter(pl.col("n_items") == 0)
@@ -328,7 +338,6 @@ if no_items.height:
 # 項目を `data/reference/sensitive_items.csv` の語と照らし、要配慮個人情報、個人番号、税・所得、戸籍、福祉、画像・映像にあたるものに印をつけました。語の一致による機械的な判定なので、最終的な判断は議事録と資料で行ってください。
 
 # %%
-flags = flag_sensitive_items(data["personal_data_items"])
 summary = (
     sensitive_summary(flags)
     .pipe(rh.with_labels, "kind", rh.SENSITIVE_KIND_JA, "種類")

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from analysis.analyses import preparation_checklist
-from analysis.analyses.checklist import CHECKLIST_COLUMNS
+from analysis.analyses.checklist import CHECKLIST_COLUMNS, latest_examples
 from analysis.tables import empty, to_frame
 
 
@@ -185,3 +185,36 @@ def test_empty_topics_and_tables():
     assert c.height == 0 and c.columns == list(CHECKLIST_COLUMNS)
     assert preparation_checklist({}, "outsourcing").height == 0
     assert preparation_checklist(world(), "external_provision").height == 0
+
+
+@pytest.mark.parametrize("examples", [1, 2, 3])
+def test_latest_examples_merges_the_categories_examples(examples):
+    """The example rows of every category's checklist, each utterance once per topic, the
+    most recent first."""
+    categories = ["outsourcing", "system_change"]
+    per_topic = ("deliberations", "share", "utterances")
+    merged = (
+        pl.concat(
+            [
+                preparation_checklist(world(), c, examples=examples).drop(per_topic)
+                for c in categories
+            ]
+        )
+        .unique(["topic", "meeting_id", "deliberation_group", "seq"], keep="first")
+        .sort(
+            ["topic", "date", "meeting_id", "deliberation_group", "seq"],
+            descending=[False, True, True, False, False],
+        )
+        .with_columns(example=pl.int_range(1, pl.len() + 1).over("topic").cast(pl.Int64))
+        .filter(pl.col("example") <= examples)
+    )
+    got = latest_examples(world(), categories=categories, examples=examples)
+    assert got.columns == [c for c in CHECKLIST_COLUMNS if c not in per_topic]
+    assert got.equals(merged.select(got.columns))
+    only = latest_examples(world(), categories=["system_change"], examples=examples)
+    assert only.drop("example").equals(
+        preparation_checklist(world(), "system_change", examples=examples)
+        .sort("topic", "example")
+        .select(only.columns)
+        .drop("example")
+    )

@@ -161,3 +161,30 @@ def test_empty_tables(fn):
         src = flag_sensitive_items(src, SENSITIVE)
     assert fn(src).height == 0
     assert items_by_consultation({}, sensitive_items=SENSITIVE).height == 0
+
+
+def test_items_by_consultation_takes_the_flags_already_made():
+    cons = to_frame(
+        "consultations",
+        [
+            {
+                "consultation_id": "m1-ア",
+                "meeting_id": "m1",
+                "label": "ア",
+                "seq": 1,
+                "agenda_kind": "consultation",
+                "category": "outsourcing",
+                "deliberation_group": "ア",
+                "departments": [],
+            }
+        ],
+    )
+    t = {
+        "meetings": to_frame("meetings", [{"meeting_id": "m1"}]),
+        "consultations": cons,
+        "personal_data_items": items(),
+    }
+    flags = flag_sensitive_items(items(), SENSITIVE)
+    out = items_by_consultation(t, flags=flags)
+    assert out.equals(items_by_consultation(t, sensitive_items=SENSITIVE))
+    assert out["n_sensitive"].item() > 0

@@ -268,3 +268,8 @@ def test_uncovered_topics_empty_inputs_and_bad_kind():
     assert u.height == 3  # every mapped topic is uncovered when nothing is stated
     with pytest.raises(ValueError, match="kinds must be one of"):
         uncovered_topics(topics, utt, sg, TOPIC_MAP, kinds=("speech",))
+
+
+def test_gaps_take_the_coverage_matrix_already_made():
+    t = world()
+    assert safeguard_gaps(t, coverage=coverage_matrix(t)).equals(safeguard_gaps(t))

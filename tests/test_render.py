@@ -27,7 +27,7 @@ from analysis.render import (
     summarize,
 )
 from analysis.render import notebook as render_notebook
-from analysis.render.html import external_references, strip_external
+from analysis.render.html import NO_ALT_TEXT, _accessible, external_references, strip_external
 from analysis.render.naming import output_path, report_name, safe_component
 from analysis.render.parameters import parse_cli_value, parse_parameters
 from analysis.render.schedule import expand, for_each_values
@@ -334,8 +334,12 @@ def test_reports_in_a_shared_kernel_are_isolated_and_self_contained(batch):
 def test_report_kernel_is_reused(seed_build, tmp_path):
     with ReportKernel() as kernel:
         first = run_notebook(TINY, {"top_n": 1}, seed_build, tmp_path, kernel=kernel)
+        client = kernel.client()
+        assert client is not None  # kept, channels open, for the next report
         second = run_notebook(TINY, {"top_n": 2}, seed_build, tmp_path, kernel=kernel)
         assert kernel.starts == 1 and kernel.reports == 2
+        assert kernel.client() is client
+    assert kernel.client() is None  # stopped with the kernel
     assert first.ok and second.ok
     # The second report skips the kernel start; generous bound for a busy machine.
     assert second.seconds < first.seconds
@@ -362,3 +366,40 @@ def test_cli_commands(tmp_path, seed_build):
     bad = _schedule(tmp_path, [{"notebook": str(TINY), "for_each": "year"}])
     res = runner.invoke(report_app, ["reports", "--schedule", str(bad)])
     assert res.exit_code == 2 and "jobs[0].for_each" in res.output
+
+
+def test_accessible_markup_as_nbconvert_makes_it():
+    """What nbconvert's exporter adds with BeautifulSoup, added without re-parsing the page."""
+    from bs4 import BeautifulSoup
+
+    page = (
+        '<div class="jp-Cell jp-OutputArea-output" data-mime-type="text/html"><img src="a.png">'
+        '<img alt="x" src="b.png"/><div class="jp-OutputArea-outputs">'
+        '<h3 id="&#20250;&#35696;">&#20250;&#35696; &lt;b&gt; &#38;</h3></div></div>'
+        '<script>var s = "<img src=1> &#20250;";</script>'
+    )
+    done = _accessible(page)
+    assert done.count('tabindex="0"') == 1 and done.count(NO_ALT_TEXT) == 1
+    assert '<h3 id="会議">会議 &lt;b&gt; &#38;</h3>' in done
+    assert '<script>var s = "<img src=1> &#20250;";</script>' in done  # code left alone
+    soup = BeautifulSoup(page, features="html.parser")
+    soup.select("div.jp-OutputArea-output")[0].attrs["tabindex"] = "0"
+    soup.select("img:not([alt])")[0].attrs["alt"] = NO_ALT_TEXT
+    assert str(BeautifulSoup(done, features="html.parser")) == str(soup)
+
+
+def test_font_subsets_agree_with_or_without_harfbuzz():
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    from analysis.render import fonts
+
+    pytest.importorskip("uharfbuzz")
+    chars = fonts.glyph_text("諮問審議会【令和２年度】の議事録")
+    fast = TTFont(io.BytesIO(fonts._subset_woff_harfbuzz(chars)))
+    slow = TTFont(io.BytesIO(fonts._subset_woff_fonttools(chars)))
+    assert fast.flavor == slow.flavor == "woff"
+    page = {ord(c) for c in "諮問審議会【令和２年度】の議事録"}
+    assert set(fast.getBestCmap()) == set(slow.getBestCmap()) >= page
+    assert fast["name"].getDebugName(1) == slow["name"].getDebugName(1) == fonts.FAMILY

@@ -337,3 +337,91 @@ def test_with_lines_agrees_with_lines_text_row_by_row():
     got = rh.with_lines(df, "many", meeting="m")["行"].to_list()
     assert got == [rh.lines_text(v, m) for v, m in zip(many, meetings, strict=True)]
     assert rh.with_lines(df.clear(), "many")["行"].to_list() == []
+
+
+def test_with_refs_agrees_with_refs_text_row_by_row():
+    refs = [
+        ["m-2:12", "m-1:5", "m-1:6", "m-1:6", "m-1:7", "m-2:3", None, "x:y", "9", "a:1:4"],
+        [],
+        None,
+        ["m-1:10", "m-1:9", "m-1:100"],
+        [f"m-{i % 3}:{i}" for i in range(40)],
+    ]
+    df = pl.DataFrame({"r": refs}, schema={"r": pl.List(pl.String)})
+    for show in (True, False):
+        for limit in (None, 1, 3, 12):
+            got = rh.with_refs(df, "r", show_meeting=show, limit=limit)["行"].to_list()
+            assert got == [rh.refs_text(r, show_meeting=show, limit=limit) for r in refs]
+    assert rh.with_refs(df.clear(), "r")["行"].to_list() == []
+
+
+def test_join_first_says_how_many_are_left_out():
+    df = pl.DataFrame({"g": ["a"] * 25 + ["b"] * 2, "v": [f"v{i}" for i in range(27)]})
+    out = df.group_by("g", maintain_order=True).agg(t=rh.join_first(pl.col("v")))
+    many, few = out["t"].to_list()
+    assert many.startswith("v0、v1、") and many.endswith("v19 … ほか 5 件")
+    assert few == "v25、v26"
+
+
+def test_markdown_table_lists_are_escaped_as_a_whole():
+    df = pl.DataFrame({"l": [["a*b", "c|d", None, "e\nf"]]})
+    assert rh.markdown_table(df).splitlines()[-1] == "| a\\*b、c&#124;d、e<br>f |"
+
+
+def test_load_tables_reads_once_per_data_version(seed_build, monkeypatch):
+    from analysis.render import versions
+
+    first = rh.load_tables(seed_build)
+    second = rh.load_tables(seed_build)
+    assert first is not second and first.keys() == second.keys()
+    assert all(first[name] is second[name] for name in first)  # not read again
+    monkeypatch.setattr(versions, "data_version", lambda _: "another version")
+    third = rh.load_tables(seed_build)  # the folder changed: read again
+    assert third["meetings"] is not first["meetings"]
+    assert third["meetings"].equals(first["meetings"])
+
+
+def test_select_scope_is_remembered_for_the_same_frames(seed_tables):
+    one = rh.select_scope(seed_tables, category="outsourcing")
+    two = rh.select_scope(seed_tables, category="outsourcing")
+    assert one.register is two.register and one.tables is not two.tables
+    assert one.tables.keys() == two.tables.keys()
+    other = rh.select_scope(seed_tables, category="system_change")
+    assert other.category == "system_change" and other.register is not one.register
+    copy = dict(seed_tables)
+    copy["consultations"] = seed_tables["consultations"].head(3)  # other frames: computed anew
+    assert rh.select_scope(copy).register.height <= 3
+
+
+def test_for_shown_rows_adds_columns_to_the_rows_a_table_shows():
+    df = pl.DataFrame({"line": [5, 6, 7, 8, 9]})
+    cite = lambda d: rh.with_lines(d, "line")  # noqa: E731
+    out = rh.for_shown_rows(df, 2, cite)
+    assert out["line"].to_list() == [5, 6, 7, 8, 9]
+    assert out["行"].to_list() == ["行\u00a05", "行\u00a06", None, None, None]
+    assert rh.markdown_table(out, ["行"], limit=2) == rh.markdown_table(cite(df), ["行"], limit=2)
+    assert rh.for_shown_rows(df, 5, cite).equals(cite(df))
+
+
+def test_restrict_tables_to_every_consultation(seed_tables):
+    every = seed_tables["consultations"]["consultation_id"]
+    whole = rh.restrict_tables(seed_tables, every)
+    assert whole["utterances"] is seed_tables["utterances"]  # nothing to drop: not copied
+    assert whole["source_lines"] is seed_tables["source_lines"]
+    # rows outside every deliberation / meeting are still dropped
+    stray_u = seed_tables["utterances"].head(1).with_columns(deliberation_group=pl.lit(None))
+    stray_l = seed_tables["source_lines"].head(1).with_columns(meeting_id=pl.lit("elsewhere"))
+    tables = dict(
+        seed_tables,
+        utterances=pl.concat([seed_tables["utterances"], stray_u]),
+        source_lines=pl.concat([seed_tables["source_lines"], stray_l]),
+    )
+    cut = rh.restrict_tables(tables, every)
+    assert cut["utterances"].equals(
+        seed_tables["utterances"].join(
+            seed_tables["consultations"].select("meeting_id", "deliberation_group").unique(),
+            on=["meeting_id", "deliberation_group"],
+            how="semi",
+        )
+    )
+    assert cut["source_lines"].equals(seed_tables["source_lines"])

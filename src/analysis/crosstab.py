@@ -106,15 +106,14 @@ def topic_by(
     if kinds is not None:
         kept = kept.filter(pl.col("kind").is_in(list(kinds)))
     tagged = (
-        question_topics.select(*_KEY, "topic")
-        .unique()
-        .join(kept.select(_KEY).unique(), on=_KEY, how="semi")
+        question_topics.select(*_KEY, "topic").unique().join(kept.select(_KEY), on=_KEY, how="semi")
     )
     groups = _groups(by, consultations, meetings, tagged)
+    # tagged is unique per (utterance, topic) and groups per (deliberation, group): the rows
+    # of the join are distinct, so each utterance counts once per cell without a unique()
     long = (
         tagged.join(groups, on=["meeting_id", "deliberation_group"], how="left")
         .with_columns(pl.col("group").fill_null(UNKNOWN))
-        .unique()
         .group_by("topic", "group")
         .agg(pl.len().cast(pl.Int64).alias("n"))
         .sort("topic", "group")

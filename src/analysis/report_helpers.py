@@ -3,6 +3,8 @@
 The analyses live in :mod:`analysis.analyses`, :mod:`analysis.crosstab` and friends; this module
 only holds what several report notebooks need around them, so no notebook copies another's code:
 
+- reading the datasets once per kernel (:func:`load_tables`) and selecting what a report covers
+  (:func:`select_scope`, remembered for the next report on the same data);
 - checking parameters with a named error (:class:`ReportParameterError`, :func:`check_choice`)
   and reading the ``period`` parameter (:func:`parse_period`, :func:`select_period`);
 - Japanese wording: dates and fiscal years in the era (:func:`jp_date`,
@@ -16,13 +18,16 @@ only holds what several report notebooks need around them, so no notebook copies
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -36,6 +41,7 @@ __all__ = [
     "SENSITIVE_KIND_JA",
     "SEVERITY_JA",
     "SPEAKER_ROLE_JA",
+    "TOOLTIP_LIMIT",
     "UTTERANCE_KIND_JA",
     "VOTE_JA",
     "Period",
@@ -45,12 +51,15 @@ __all__ = [
     "describe_test_ja",
     "diagnostics_view",
     "follow_up_rows",
+    "for_shown_rows",
     "interval_text",
     "ja",
+    "join_first",
     "jp_date",
     "jp_fiscal_year",
     "jp_time_range",
     "lines_text",
+    "load_tables",
     "markdown_table",
     "md",
     "measure_labels",
@@ -68,6 +77,40 @@ __all__ = [
     "with_lines",
     "with_refs",
 ]
+
+
+# -- the datasets, read once per kernel -------------------------------------------------------
+_loaded: dict[str, tuple[str, dict[str, Any]]] = {}  # folder → (data version, tables)
+
+
+def load_tables(data_dir: str | Path | None = None) -> dict[str, Any]:
+    """The datasets in ``data_dir``, as :func:`analysis.load` gives them, read once per process.
+
+    Reports rendered one after another in one kernel read the same folder: its tables are kept
+    while the folder's data version (the manifest's record of the table files' sha256) stays
+    the same, so a rebuilt folder is read again. Each call returns a new dict; the frames in it
+    are shared, which is safe because polars frames are not changed in place by the reports.
+    Only the last folder read is kept.
+    """
+    import analysis
+    from analysis import paths
+    from analysis.render.versions import data_version
+
+    folder = Path(data_dir) if data_dir else paths.processed_dir()
+    key = str(folder.resolve())
+    try:
+        version = data_version(folder)
+    except (OSError, ValueError):  # no datasets yet: analysis.load builds or explains
+        version = None
+    cached = _loaded.get(key)
+    if version is not None and cached is not None and cached[0] == version:
+        return dict(cached[1])
+    tables = analysis.load(data_dir)
+    _loaded.clear()
+    _scopes.clear()  # scopes of the frames read before
+    if version is not None:  # the version read before loading: a rebuild since reads again
+        _loaded[key] = (version, tables)
+    return dict(tables)
 
 
 class ReportParameterError(ValueError):
@@ -228,7 +271,37 @@ def select_scope(
     and ``department`` ``all`` or a 部 / 課 found in the data. Raises
     :class:`ReportParameterError` naming the bad value and the allowed ones, or, when the values
     are fine but no 諮問 matches them all, naming the combination.
+
+    The scope is remembered for the same frames and parameters (reports in one kernel on
+    :func:`load_tables`' frames share it); each call returns its own ``tables`` dict.
     """
+    key = (
+        tuple((name, id(df)) for name, df in tables.items()),
+        period,
+        category,
+        bureau,
+        department,
+    )
+    hit = _scopes.get(key)
+    if hit is None:
+        scope = _select_scope(
+            tables, period=period, category=category, bureau=bureau, department=department
+        )
+        # the entry holds the frames its key names, so their ids cannot be reused meanwhile
+        _scopes[key] = hit = (scope, tuple(tables.values()))
+        while len(_scopes) > _SCOPES_KEPT:
+            _scopes.popitem(last=False)
+    _scopes.move_to_end(key)
+    return dataclasses.replace(hit[0], tables=dict(hit[0].tables))
+
+
+_SCOPES_KEPT = 16
+_scopes: OrderedDict[tuple, tuple[Scope, tuple]] = OrderedDict()
+
+
+def _select_scope(
+    tables: Mapping[str, Any], *, period: str, category: str, bureau: str, department: str
+) -> Scope:
     from analysis.analyses import consultation_register
     from analysis.schema import CATEGORIES
 
@@ -516,8 +589,57 @@ def with_refs(
 ) -> pl.DataFrame:
     """``df`` with a text column ``name`` citing the ``meeting_id:line`` references of the list
     column ``refs`` (see :func:`refs_text`; at most ``limit`` of them)."""
-    texts = [refs_text(r, show_meeting=show_meeting, limit=limit) for r in df[refs].to_list()]
-    return df.with_columns(pl.Series(name, texts, dtype=pl.String))
+    return df.with_columns(_refs_column(df, refs, show_meeting, limit).alias(name))
+
+
+def _refs_column(df: pl.DataFrame, refs: str, show_meeting: bool, limit: int | None) -> pl.Series:
+    """:func:`refs_text` of every row of ``df``, computed with polars (no Python per reference)."""
+    ref = pl.col("ref").cast(pl.String)
+    pairs = (
+        df.select(pl.col(refs).alias("ref"))
+        .with_row_index("_row")
+        .explode("ref")
+        .select(
+            "_row",
+            # as str.rpartition(":"): the meeting before the last colon, digits after it
+            m=ref.str.extract(r"^(.*):[0-9]+$", 1).fill_null(""),
+            line=ref.str.extract(r"(?:^|:)([0-9]+)$", 1).cast(pl.Int64),
+        )
+        .drop_nulls("line")
+        .unique()
+        .with_columns(_n=pl.len().over("_row").cast(pl.Int64))
+    )
+    if limit is not None:  # the first ``limit`` pairs of each row, without sorting them all
+        pairs = pairs.filter(pl.struct("m", "line").rank("ordinal").over("_row") <= limit)
+    pairs = pairs.sort("_row", "m", "line")
+    per_meeting = pairs.group_by("_row", "m", maintain_order=True).agg(
+        pl.col("line"), pl.col("_n").first()
+    )
+    cited = per_meeting.with_columns(
+        t=_lines_column(per_meeting, "line", None, "m" if show_meeting else None)
+    )
+    more = pl.col("_n").first() - (limit if limit is not None else pl.col("_n").first())
+    per_row = cited.group_by("_row", maintain_order=True).agg(
+        pl.col("t").str.join("／")
+        + pl.when(more > 0).then(pl.format(" … ほか {} か所", more)).otherwise(pl.lit(""))
+    )
+    texts = pl.Series("t", [], dtype=pl.String).extend_constant("—", df.height)
+    if per_row.height:
+        texts = texts.scatter(per_row["_row"], per_row["t"])
+    return texts
+
+
+TOOLTIP_LIMIT = 20  # values a tooltip lists before saying how many more there are
+
+
+def join_first(expr: pl.Expr, limit: int = TOOLTIP_LIMIT, sep: str = "、") -> pl.Expr:
+    """In an aggregation: the first ``limit`` values of ``expr`` joined with ``sep``, then
+    ``… ほか N 件`` for the rest — a chart tooltip or table cell that stays readable (and a
+    report that stays small) when a bar stands for thousands of 諮問."""
+    more = pl.len().cast(pl.Int64) - limit
+    return expr.head(limit).str.join(sep) + pl.when(more > 0).then(
+        pl.format(" … ほか {} 件", more)
+    ).otherwise(pl.lit(""))
 
 
 def with_labels(
@@ -640,6 +762,7 @@ NEUTRAL_COLOR = "#4a6d8c"
 
 # -- Markdown --------------------------------------------------------------------------------
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]~])")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def md(text: Any) -> str:
@@ -653,7 +776,7 @@ def md(text: Any) -> str:
         return "—"
     out = html.escape(str(text), quote=False)
     out = _MD_SPECIAL.sub(r"\\\1", out).replace("|", "&#124;")
-    return re.sub(r"\r\n|\r|\n", "<br>", out)
+    return _LINE_BREAK.sub("<br>", out)
 
 
 def _cell(value: Any, decimals: int = 2) -> str:
@@ -666,8 +789,8 @@ def _cell(value: Any, decimals: int = 2) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, list | tuple | pl.Series):
-        items = [v for v in value if v is not None]
-        return "、".join(md(v) for v in items) if items else "—"
+        items = [str(v) for v in value if v is not None]
+        return md("、".join(items)) if items else "—"  # md of the whole: the same, faster
     return md(value)
 
 
@@ -711,6 +834,18 @@ def markdown_table(
     return text
 
 
+def for_shown_rows(
+    df: pl.DataFrame, limit: int, add: Callable[[pl.DataFrame], pl.DataFrame]
+) -> pl.DataFrame:
+    """``add(df)`` for the first ``limit`` rows only — those :func:`markdown_table` shows with
+    the same ``limit`` — and the other rows as they are (null in the added columns), so the
+    table still says how many rows it left out. For columns that cost time per row, such as
+    source-line citations of a long table."""
+    if df.height <= limit:
+        return add(df)
+    return pl.concat([add(df.head(limit)), df.slice(limit)], how="diagonal_relaxed")
+
+
 def diagnostics_view(diagnostics: pl.DataFrame) -> pl.DataFrame:
     """Diagnostics with errors first, then warnings, then the rest, each by line; with the
     Japanese columns ``重要度`` (severity) and ``内容`` (what the code means)."""
@@ -746,18 +881,31 @@ def restrict_tables(tables: Mapping[str, Any], consultation_ids: Iterable[str]) 
     cons = tables["consultations"].filter(pl.col("consultation_id").is_in(ids))
     groups = cons.select(_GROUP).unique()
     meetings = cons.select("meeting_id").unique()
+    # every deliberation / meeting kept (a report over all 諮問): tables may stay whole
+    all_groups = groups.height == tables["consultations"].select(_GROUP).unique().height
+    all_meetings = "meetings" in tables and meetings.height == tables["meetings"].height
     out = dict(tables)
     out["consultations"] = cons
     for name in _BY_GROUP:
         if name in tables:
-            out[name] = tables[name].join(groups, on=_GROUP, how="semi")
+            out[name] = _rows_of(tables[name], groups, _GROUP, maybe_all=all_groups)
     for name in _BY_CONSULTATION:
         if name in tables:
             out[name] = tables[name].filter(pl.col("consultation_id").is_in(ids))
     for name in _BY_MEETING:
         if name in tables:
-            out[name] = tables[name].join(meetings, on="meeting_id", how="semi")
+            out[name] = _rows_of(tables[name], meetings, ["meeting_id"], maybe_all=all_meetings)
     return out
+
+
+def _rows_of(
+    df: pl.DataFrame, keys: pl.DataFrame, on: list[str], *, maybe_all: bool
+) -> pl.DataFrame:
+    """The rows of ``df`` whose ``on`` values are among ``keys`` — ``df`` itself (not a copy)
+    when ``maybe_all`` and every row's values are (rows with a null key never are)."""
+    if maybe_all and df.select(on).unique().join(keys, on=on, how="anti").height == 0:
+        return df
+    return df.join(keys, on=on, how="semi")
 
 
 def follow_up_rows(
@@ -862,34 +1010,17 @@ def topic_counts(
 def topic_examples(tables: Mapping[str, Any], *, examples: int = 2) -> pl.DataFrame:
     """Example questions per topic with the departments' answers, over every category.
 
-    :func:`analysis.analyses.preparation_checklist` for each category of the 諮問 in
-    ``tables``, merged: an utterance appears once per topic however many categories its
+    The example rows :func:`analysis.analyses.preparation_checklist` gives for each category of
+    the 諮問 in ``tables``, merged (:func:`analysis.analyses.checklist.latest_examples`, one
+    pass over the tables): an utterance appears once per topic however many categories its
     deliberation covers; the most recent ``examples`` per topic are kept. Columns: topic,
     example, meeting_id, date, labels, kind, question, question_line, matched, answer,
     answer_orgs, answer_lines.
     """
-    from analysis.analyses import preparation_checklist
-    from analysis.analyses.checklist import CHECKLIST_COLUMNS
+    from analysis.analyses.checklist import latest_examples
 
-    per_topic = ("deliberations", "share", "utterances", "example")
-    columns = [c for c in CHECKLIST_COLUMNS if c not in per_topic]
-    categories = tables["consultations"]["category"].unique().sort().to_list()
-    parts = [
-        preparation_checklist(tables, c, examples=examples).select(columns) for c in categories
-    ]
-    if not parts:
-        return pl.DataFrame(schema={"topic": pl.String, "example": pl.Int64})
-    merged = pl.concat(parts).unique(["topic", *_GROUP, "seq"], keep="first")
-    return (
-        merged.sort(
-            ["topic", "date", "meeting_id", "deliberation_group", "seq"],
-            descending=[False, True, True, False, False],
-            nulls_last=True,
-        )
-        .with_columns(example=pl.int_range(1, pl.len() + 1).over("topic").cast(pl.Int64))
-        .filter(pl.col("example") <= examples)
-        .select("topic", "example", *[c for c in columns if c not in ("topic", "seq")])
-    )
+    categories = tables["consultations"]["category"].drop_nulls().unique().to_list()
+    return latest_examples(tables, categories=categories, examples=examples).drop("seq")
 
 
 # -- the independence test in plain Japanese --------------------------------------------------

@@ -78,17 +78,7 @@ def preparation_checklist(
     groups = group_info(cons).filter(pl.col("categories").list.contains(category))
     total = groups.height
 
-    utt = get_table(tables, "utterances")
-    said = utt.filter(
-        pl.col("speaker_role").is_in(COUNCIL_ROLES) & pl.col("kind").is_in(kinds)
-    ).select(*GROUP_KEY, "seq", "kind", question_line="source_line")
-    raised = (
-        get_table(tables, "question_topics")
-        .select(*GROUP_KEY, "seq", "topic", "matched")
-        .unique([*GROUP_KEY, "seq", "topic"], keep="first")
-        .join(groups.select(*GROUP_KEY, "date"), on=list(GROUP_KEY), how="inner")
-        .join(said, on=[*GROUP_KEY, "seq"], how="inner")
-    )
+    raised = _raised(tables, groups, kinds)
     stats = raised.group_by("topic").agg(
         deliberations=count(pl.struct(*GROUP_KEY).n_unique()),
         utterances=count(pl.len()),
@@ -96,9 +86,71 @@ def preparation_checklist(
     stats = stats.with_columns(
         share=pl.col("deliberations") / total if total else pl.lit(None, pl.Float64)
     )
-    # Pick the examples first; look up texts and answers for those few rows only.
+    picked = _examples(tables, raised, groups, examples)
+    return (
+        stats.join(picked, on="topic", how="inner")
+        .sort(["deliberations", "topic", "example"], descending=[True, False, False])
+        .select(CHECKLIST_COLUMNS)
+    )
+
+
+def latest_examples(
+    tables: Tables,
+    *,
+    categories: Iterable[str],
+    examples: int = 3,
+    kinds: str | Iterable[str] = ("question", "remark"),
+) -> pl.DataFrame:
+    """The most recent ``examples`` questions per topic in deliberations of any of
+    ``categories``, with the departments' answers — the example rows of
+    :func:`preparation_checklist` for several categories at once, each utterance once per topic.
+
+    Columns: topic, example, meeting_id, date, deliberation_group, labels, seq, kind, question,
+    question_line, matched, answer, answer_orgs, answer_lines; sorted by topic, then example.
+    """
+    kinds = validate_choices("kinds", kinds, UTTERANCE_KINDS)
+    if examples < 1:
+        raise ValueError(f"examples must be at least 1; got {examples}")
+    wanted = list(categories)
+    groups = group_info(consultations_view(tables)).filter(
+        pl.col("categories").list.eval(pl.element().is_in(wanted)).list.any()
+    )
+    per_topic = ("deliberations", "share", "utterances")
+    return (
+        _examples(tables, _raised(tables, groups, kinds), groups, examples)
+        .sort("topic", "example")
+        .select([c for c in CHECKLIST_COLUMNS if c not in per_topic])
+    )
+
+
+def _raised(tables: Tables, groups: pl.DataFrame, kinds: list[str]) -> pl.DataFrame:
+    """Topics raised by members or the chair in ``groups``: one row per (deliberation, seq,
+    topic) with its date, the utterance's kind and line and the trigger words."""
+    said = (
+        get_table(tables, "utterances")
+        .filter(pl.col("speaker_role").is_in(COUNCIL_ROLES) & pl.col("kind").is_in(kinds))
+        .select(*GROUP_KEY, "seq", "kind", question_line="source_line")
+    )
+    return (
+        get_table(tables, "question_topics")
+        .select(*GROUP_KEY, "seq", "topic", "matched")
+        .unique([*GROUP_KEY, "seq", "topic"], keep="first")
+        .join(groups.select(*GROUP_KEY, "date"), on=list(GROUP_KEY), how="inner")
+        .join(said, on=[*GROUP_KEY, "seq"], how="inner")
+    )
+
+
+def _examples(
+    tables: Tables, raised: pl.DataFrame, groups: pl.DataFrame, examples: int
+) -> pl.DataFrame:
+    """The ``examples`` most recent rows of ``raised`` per topic, with the question's text,
+    the group's labels and the answers (texts and answers looked up for those rows only)."""
+    utt = get_table(tables, "utterances")
+    # Only rows among the ``examples`` latest dates of their topic can be picked: sort those.
+    later = pl.col("date").rank("min", descending=True).over("topic")
     picked = (
-        raised.sort(
+        raised.filter((later <= examples) | pl.col("date").is_null())
+        .sort(
             ["topic", "date", "meeting_id", "deliberation_group", "seq"],
             descending=[False, True, True, False, False],
             nulls_last=True,
@@ -122,13 +174,8 @@ def preparation_checklist(
         )
         .rename({"reply_to": "seq"})
     )
-    picked = (
+    return (
         picked.join(groups.select(*GROUP_KEY, "labels"), on=list(GROUP_KEY), how="left")
         .join(questions, on=[*GROUP_KEY, "seq"], how="left")
         .join(answers, on=[*GROUP_KEY, "seq"], how="left")
-    )
-    return (
-        stats.join(picked, on="topic", how="inner")
-        .sort(["deliberations", "topic", "example"], descending=[True, False, False])
-        .select(CHECKLIST_COLUMNS)
     )

@@ -166,7 +166,10 @@ def sensitive_summary(flags: pl.DataFrame, *, count_groups_once: bool = True) ->
 
 
 def items_by_consultation(
-    tables: Tables, *, sensitive_items: pl.DataFrame | None = None
+    tables: Tables,
+    *,
+    sensitive_items: pl.DataFrame | None = None,
+    flags: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per 諮問 with the personal data items it handles and its sensitive categories.
 
@@ -174,6 +177,9 @@ def items_by_consultation(
     minutes). Columns: consultation_id, meeting_id, label, deliberation_group, category,
     n_items, items (item_norm, in the order stated), item_groups, n_sensitive (items matching a
     sensitive pattern), sensitive_labels, sensitive_kinds, source_lines.
+
+    ``flags``: :func:`flag_sensitive_items` of the tables' items, when the caller already has
+    it (``sensitive_items`` is then not used).
     """
     cons = consultations_view(tables).select(
         "consultation_id", "meeting_id", "label", "deliberation_group", "category", "seq", "date"
@@ -185,7 +191,8 @@ def items_by_consultation(
         item_groups=pl.col("item_group").drop_nulls().unique(maintain_order=True),
         source_lines=pl.col("source_line").unique(maintain_order=True),
     )
-    flags = flag_sensitive_items(pdi, sensitive_items)
+    if flags is None:
+        flags = flag_sensitive_items(pdi, sensitive_items)
     sens = flags.group_by("consultation_id").agg(
         n_sensitive=count(pl.struct("item_norm", "item_group", "source_line").n_unique()),
         sensitive_labels=pl.col("label_ja").unique(maintain_order=True),

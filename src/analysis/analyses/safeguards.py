@@ -159,15 +159,16 @@ def coverage_matrix(tables: Tables) -> pl.DataFrame:
     )
 
 
-def safeguard_gaps(tables: Tables) -> pl.DataFrame:
+def safeguard_gaps(tables: Tables, *, coverage: pl.DataFrame | None = None) -> pl.DataFrame:
     """諮問 whose stated safeguards miss a control category, or that state none at all.
 
-    One row per such 諮問, from :func:`coverage_matrix`. Columns: consultation_id, meeting_id,
-    label, deliberation_group, category, states_none, categories_covered, missing_categories
-    (list, in the order organizational, human, physical, technical), measures,
-    source_line_start, source_line_end. Sorted with the 諮問 that state nothing first.
+    One row per such 諮問, from :func:`coverage_matrix` (``coverage``, when the caller already
+    has it). Columns: consultation_id, meeting_id, label, deliberation_group, category,
+    states_none, categories_covered, missing_categories (list, in the order organizational,
+    human, physical, technical), measures, source_line_start, source_line_end. Sorted with the
+    諮問 that state nothing first.
     """
-    cov = coverage_matrix(tables)
+    cov = coverage_matrix(tables) if coverage is None else coverage
     missing = pl.concat_list(
         [pl.when(~pl.col(f"has_{c}")).then(pl.lit(c)) for c in CONTROL_CATEGORIES]
     ).list.drop_nulls()

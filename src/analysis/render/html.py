@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
+from functools import lru_cache
 from typing import Any
 
 # Tags that hide things in the report (nbconvert's TagRemovePreprocessor conventions).
@@ -147,21 +149,78 @@ def _report_copy(nb: Any) -> Any:
     return nb
 
 
-def notebook_to_html(nb: Any, title: str, info: Any = None) -> str:
-    """The report HTML for an executed notebook: inputs hidden, nothing external.
+_FOCUSABLE = re.compile(
+    r"""<div\b(?=[^>]*\sclass="[^"]*(?<![\w-])(?:jp-Cell-inputWrapper|jp-OutputArea-output)"""
+    r"""(?![\w-]))([^>]*?)(\s*/?)>""",
+    re.IGNORECASE,
+)
+_IMAGE_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\salt\s*=)([^>]*?)(\s*/?)>", re.IGNORECASE)
+NO_ALT_TEXT = "No description has been provided for this image"  # nbconvert's wording
 
-    The page is finished by :func:`analysis.render.page.finish_page`: the Japanese font subset
-    embedded, the A4 print sheet, and a title block from ``info`` (a
-    :class:`~analysis.render.page.PageInfo`; by default just the title).
-    """
+
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,6})|([0-9]{1,7}));")
+
+
+def _char(m: re.Match) -> str:
+    code = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+    if 0x80 <= code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
+        return chr(code)
+    return m.group(0)  # markup characters (&, <, >, quotes) and invalid codes stay references
+
+
+def _accessible(page: str) -> str:
+    """What nbconvert's HTML exporter does after rendering, without re-parsing the page:
+    ``tabindex="0"`` on input and output areas (keyboard users can reach them), an ``alt``
+    text on images without one, and non-ASCII characters as characters (heading anchors are
+    written with numeric references such as ``&#20250;``). Only markup is touched, never the
+    inside of scripts and style sheets."""
+    out = []
+    for kind, text in _split_markup(page):
+        if kind == "markup":
+            text = _FOCUSABLE.sub(r'<div\1 tabindex="0"\2>', text)
+            text = _IMAGE_WITHOUT_ALT.sub(rf'<img\1 alt="{NO_ALT_TEXT}"\2>', text)
+            text = _CHAR_REF.sub(_char, text)
+        out.append(text)
+    return "".join(out)
+
+
+_exporter_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _exporter() -> Any:
+    """The HTML exporter, made once: its templates are compiled on first use, then reused."""
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
     from analysis.charts import FONT
-    from analysis.render.page import PageInfo, finish_page
+
+    class ReportExporter(HTMLExporter):
+        """nbconvert's HTML exporter without its last step, a BeautifulSoup parse of the whole
+        page (the slowest step for a long report) that only adds ``tabindex`` to outputs and
+        ``alt`` to images: :func:`_accessible` adds them to the markup directly."""
+
+        def from_notebook_node(self, nb: Any, resources: Any = None, **kw: Any) -> Any:
+            # as HTMLExporter.from_notebook_node, up to the BeautifulSoup pass
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            highlight_code = self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
+            )
+            resources = self._init_resources(resources)
+            filter_data_type = WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources
+            )
+            self.register_filter("highlight_code", highlight_code)
+            self.register_filter("filter_data_type", filter_data_type)
+            page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            return _accessible(page), resources
 
     template = _TEMPLATE.replace("%(font)s", FONT)
-    exporter = HTMLExporter(
+    return ReportExporter(
         template_name="lab",
         extra_loaders=[DictLoader({"council_report.html.j2": template})],
         template_file="council_report.html.j2",
@@ -172,7 +231,19 @@ def notebook_to_html(nb: Any, title: str, info: Any = None) -> str:
         embed_images=True,
         sanitize_html=False,
     )
+
+
+def notebook_to_html(nb: Any, title: str, info: Any = None) -> str:
+    """The report HTML for an executed notebook: inputs hidden, nothing external.
+
+    The page is finished by :func:`analysis.render.page.finish_page`: the Japanese font subset
+    embedded, the A4 print sheet, and a title block from ``info`` (a
+    :class:`~analysis.render.page.PageInfo`; by default just the title).
+    """
+    from analysis.render.page import PageInfo, finish_page
+
     report = _report_copy(nb)
     report.metadata["title"] = title
-    body, _ = exporter.from_notebook_node(report, resources={"metadata": {"name": title}})
+    with _exporter_lock:  # one exporter for the process; it keeps state while converting
+        body, _ = _exporter().from_notebook_node(report, resources={"metadata": {"name": title}})
     return finish_page(strip_external(body), info or PageInfo(title))

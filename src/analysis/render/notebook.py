@@ -10,9 +10,11 @@ Kernels. :func:`run_notebook` on its own starts a kernel and stops it afterwards
 reports, open a :class:`ReportKernel` and pass it as ``kernel=``: one kernel then runs them all.
 Before each report its namespace is wiped (IPython ``reset``), the working folder is set to the
 notebook's, execution counts start again at 1, and the Altair renderer/theme/data transformer,
-the offline chart state and polars' display settings are put back. Imported modules stay
-imported — that is what saves the start-up time — so a report must not rely on changing other
-module-level state of a library. After a failed report the kernel is replaced by a fresh one;
+the offline chart state and polars' display settings are put back
+(:mod:`analysis.render.kernel_state`). Imported modules stay imported — that is what saves the
+start-up time — so a report must not rely on changing other module-level state of a library;
+the kernel client is kept as well, so a further report does not wait for a new one to
+connect. After a failed report the kernel is replaced by a fresh one;
 ``render_schedule(..., reuse_kernel=False)`` gives every report its own kernel.
 """
 
@@ -152,6 +154,7 @@ def _register_engine() -> None:
             execution_timeout=None,
             **kwargs,
         ):
+            shared = kwargs.pop("report_kernel")  # the ReportKernel: its client is reused
             kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
             final = merge_kwargs(
                 kwargs,
@@ -164,12 +167,15 @@ def _register_engine() -> None:
                 stderr_file=stderr_file,
             )
             client = PapermillNotebookClient(nb_man, **final)
+            client.kc = shared.client()  # None before the kernel's first report
             try:
-                return client.execute()
-            finally:
-                # The kernel is not ours to stop, but the client's channels are.
-                if client.kc is not None:
-                    client.kc.stop_channels()
+                executed = client.execute()
+            except BaseException:
+                if client.kc is not None and client.kc is not shared.client():
+                    client.kc.stop_channels()  # made for this report and not kept
+                raise
+            shared.keep_client(client.kc)
+            return executed
 
     papermill_engines.register(_ENGINE, SharedKernelEngine)
 
@@ -181,6 +187,7 @@ class ReportKernel:
         self.kernel_name = kernel_name or DEFAULT_KERNEL
         self.startup_timeout = startup_timeout
         self._km: Any = None
+        self._kc: Any = None  # the client of the reports run so far, channels open
         self._folders: list[str] = []
         self.reports = 0
         self.starts = 0
@@ -208,10 +215,33 @@ class ReportKernel:
             self.starts += 1  # papermill starts it on first use
         return self._km
 
+    def client(self) -> Any:
+        """The kernel client the last report used, to use again (None: make a new one).
+
+        A new client waits until the kernel's output channel has been quiet for 0.2 s before
+        it runs anything; keeping one spares each further report that wait.
+        """
+        return self._kc
+
+    def keep_client(self, kc: Any) -> None:
+        """Keep ``kc`` (channels open) for the next report."""
+        if kc is not self._kc:
+            self._stop_client()
+        self._kc = kc
+
+    def _stop_client(self) -> None:
+        kc, self._kc = self._kc, None
+        if kc is not None:
+            try:
+                kc.stop_channels()
+            except Exception as exc:  # pragma: no cover - best effort
+                log.warning("could not stop kernel client: %s", exc)
+
     def discard(self) -> None:
         """Stop the kernel (after a failure); the next report gets a fresh one."""
         from jupyter_core.utils import run_sync
 
+        self._stop_client()
         km, self._km = self._km, None
         if km is None:
             return
@@ -237,19 +267,7 @@ class ReportKernel:
 
 _RESET_CODE = """\
 get_ipython().reset(new_session=True)
-import os as _council_os, sys as _council_sys
-_council_os.chdir({cwd!r})
-if "altair" in _council_sys.modules:
-    _council_alt = _council_sys.modules["altair"]
-    _council_alt.renderers.enable("default")
-    _council_alt.data_transformers.enable("default")
-    _council_charts = _council_sys.modules.get("analysis.charts")
-    _council_alt.theme.enable(_council_charts.THEME if _council_charts else "default")
-    if _council_charts is not None:
-        _council_charts.reset_offline()
-if "polars" in _council_sys.modules:
-    _council_sys.modules["polars"].Config.restore_defaults()
-get_ipython().reset(new_session=False)
+__import__("importlib").import_module("analysis.render.kernel_state").restore({cwd!r})
 get_ipython().execution_count = 1
 """
 
@@ -469,6 +487,7 @@ def _execute(
             start_timeout=kernel.startup_timeout,
             engine_name=_ENGINE,
             km=kernel.manager(),
+            report_kernel=kernel,
         )
     except PapermillExecutionError as exc:
         kernel.discard()  # the next report gets a fresh kernel
