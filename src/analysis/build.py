@@ -86,7 +86,8 @@ def parse_chunk(
     metas: list[dict] = []
     rows: dict[str, list[dict]] = {}
     docs: dict[str, list[int]] = {}
-    # Parsing makes many small acyclic objects: the cyclic collector would only walk them.
+    # Parsing makes many small acyclic objects, alive until they are frames: the cyclic
+    # collector would only walk them, again and again.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -96,14 +97,14 @@ def parse_chunk(
                 rows.setdefault(name, []).extend(table_rows)
                 docs.setdefault(name, []).extend([i] * len(table_rows))
             metas.append(res)
+        frames = {
+            name: to_frame(name, table_rows, sort=False, tag=(DOC, docs[name]))
+            for name, table_rows in rows.items()
+        }
+        del rows, docs
     finally:
         if was_enabled:
             gc.enable()
-    frames = {
-        name: to_frame(name, table_rows, sort=False, tag=(DOC, docs[name]))
-        for name, table_rows in rows.items()
-    }
-    del rows, docs
     if "utterances" in frames:
         frames["question_topics"] = chunk_topics(frames["utterances"], reference_dir)
     return metas, {name: pack(df) for name, df in frames.items()}

@@ -492,7 +492,9 @@ def _duckdb_source_digest(parquet_entries: list[tuple[str, str]], duckdb_version
 def _build_duckdb(path: Path, parquet_files: list[tuple[str, Path]]) -> None:
     import duckdb
 
-    con = duckdb.connect(str(path))
+    # One thread: each of DuckDB's threads would start row groups of its own; on one the file
+    # is built about twice as fast and is half the size (measured at 10,000 meetings).
+    con = duckdb.connect(str(path), config={"threads": 1})
     try:
         for table, parquet in parquet_files:
             literal = str(parquet).replace("'", "''")

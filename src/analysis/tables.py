@@ -52,13 +52,28 @@ def to_frame(
         extra = set(r) - set(cols)
         if extra:
             raise ValueError(f"{name}: rows carry columns not in the schema: {sorted(extra)}")
-    data = {c: [r.get(c) for r in rows] for c in cols}
     schema = polars_schema(t)
+    data = {c: _column([r.get(c) for r in rows], schema[c]) for c in cols}
     if tag is not None:
         data[tag[0]] = tag[1]
         schema = {**schema, tag[0]: pl.Int32}
     df = pl.DataFrame(data, schema=schema, strict=False)
     return sort_table(name, df) if sort else df
+
+
+def _column(values: list, dtype: pl.DataType) -> list | pl.Series:
+    """``values`` as polars will take them: list columns go through pyarrow, which builds them
+    some forty times faster than polars does from Python lists (values of a wrong type are
+    left to polars' own conversion and its error)."""
+    if not isinstance(dtype, pl.List):
+        return values
+    import pyarrow as pa
+
+    inner = pa.large_string() if dtype.inner == pl.String else pa.int64()
+    try:
+        return pl.Series(pa.array(values, type=pa.large_list(inner))).cast(dtype)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return values
 
 
 def sort_table(name: str, df: pl.DataFrame) -> pl.DataFrame:
