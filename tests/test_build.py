@@ -256,3 +256,20 @@ def test_truncated_minutes_build_what_they_have(raw_copy, tmp_path):
     diag = store.read_table(out, "diagnostics").filter(pl.col("meeting_id") == "tama-2020-10")
     codes = set(diag["code"])
     assert {"truncated_document", "no_decision"} <= codes
+
+
+def test_default_workers_follow_the_corpus_size(tmp_path, monkeypatch):
+    from analysis import build as build_module
+
+    files = []
+    for i in range(3):
+        f = tmp_path / f"m{i}.txt"
+        f.write_bytes(b"x" * 1000)
+        files.append(f)
+    monkeypatch.setattr(build_module.os, "cpu_count", lambda: 4)
+    # a small corpus is parsed in this process: starting workers would cost more than it saves
+    assert build_module.default_workers(files) == 1
+    monkeypatch.setattr(build_module, "MB_PER_WORKER", 0.001)  # 1,000 bytes per worker
+    assert build_module.default_workers(files) == 3
+    monkeypatch.setattr(build_module, "MB_PER_WORKER", 0.0001)
+    assert build_module.default_workers(files) == 4  # never more than the cores

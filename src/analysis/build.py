@@ -62,6 +62,18 @@ def parse_file(path: str, raw_dir: str, reference_dir: str | None) -> dict:
     return {"ok": result.tables, "file": rel, "meeting_id": result.meeting_id, "sha256": doc.sha256}
 
 
+MB_PER_WORKER = 24
+"""Megabytes of raw minutes that make one more parse worker worth its start-up (about a second
+of imports per spawned worker; one worker parses about 8 MB a second)."""
+
+
+def default_workers(files: list[Path]) -> int:
+    """Parse workers for ``files`` when none are asked for: every core for a large corpus, one
+    (parsing in this process, no pool to start) while the files are too few to pay for more."""
+    size = sum(p.stat().st_size for p in files)
+    return max(1, min(os.cpu_count() or 1, round(size / (MB_PER_WORKER * 1_000_000))))
+
+
 def _one_line(exc: InputError, rel: str, path: str) -> str:
     msg = str(exc).replace(str(path), rel)
     return " ".join(msg.split())
@@ -267,7 +279,6 @@ def build(
 
     raw_dir = Path(raw_dir or paths.raw_dir()).resolve()
     out_dir = Path(out_dir or paths.processed_dir())
-    workers = workers or os.cpu_count() or 1
 
     # -- load inputs ---------------------------------------------------------------------
     if not raw_dir.is_dir():
@@ -279,6 +290,7 @@ def build(
     files = sources.raw_files(raw_dir)
     if not files:
         raise BuildError(f"{raw_dir}: no raw minutes found")
+    workers = workers or default_workers(files)
     try:
         unlisted = sources.verify(raw_dir, files)
     except sources.SourcesError as exc:

@@ -46,7 +46,11 @@ def build(
         bool, typer.Option("--excel", help="Also write CSV (UTF-8 with BOM) and an .xlsx workbook.")
     ] = False,
     workers: Annotated[
-        int | None, typer.Option(help="Worker processes for parsing (default: all cores).")
+        int | None,
+        typer.Option(
+            help="Worker processes for parsing (default: every core for a large corpus, one "
+            "for a small one, where starting workers would cost more than it saves)."
+        ),
     ] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another build's lock.")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
