@@ -38,7 +38,7 @@ from analysis import report_helpers as rh
 from analysis.schema import COUNCIL_ROLES
 from analysis.crosstab import independence_test, topic_by
 from analysis.report_helpers import ReportParameterError, markdown_table, md
-from analysis.words import kwic, term_frequencies, token_cache_dir
+from analysis.words import kwic, kwic_count, term_frequencies, token_cache_dir
 
 if examples < 1 or top_terms < 0:
     raise ReportParameterError(
@@ -58,14 +58,9 @@ council = data["utterances"].filter(
 )
 
 # %%
-counts = rh.topic_counts(data, kinds=KINDS, labels=topics_ja)
-tagged = (
-    data["question_topics"]
-    .join(council, on=["meeting_id", "deliberation_group", "seq"], how="semi")
-    .select("meeting_id", "deliberation_group", "seq")
-    .unique()
-    .height
-)
+coded = rh.council_topics(data, KINDS)  # (turn, topic) rows, shared by the tables below
+counts = rh.topic_counts(data, kinds=KINDS, labels=topics_ja, refs_limit=12, coded=coded)
+tagged = coded.select("meeting_id", "deliberation_group", "seq").unique().height
 groups = data["consultations"].select("meeting_id", "deliberation_group").unique().height
 display(
     Markdown(
@@ -83,7 +78,9 @@ display(
 # 「審議の割合」は、対象の審議のうちその話題が一度でも出た審議の割合です。「発言の割合」は、話題のついた発言のうちその話題がついた発言の割合です。
 
 # %%
-counts_view = counts.pipe(rh.with_refs, "source_refs", show_meeting=several_meetings).with_columns(
+counts_view = counts.pipe(
+    rh.with_refs, "source_refs", show_meeting=several_meetings, limit=12, total="n_refs"
+).with_columns(
     審議の割合=pl.col("share").map_elements(rh.percent, return_dtype=pl.String),
     発言の割合=pl.col("utterance_share").map_elements(rh.percent, return_dtype=pl.String),
 )
@@ -142,6 +139,7 @@ def cross_table(by: str, labels: dict[str, str], column_title: str, max_columns:
         by=by,
         meetings=data["meetings"],
         kinds=KINDS,
+        tagged=coded,
     )
     if wide.height == 0:
         display(Markdown("（話題のついた発言がないため、表を作れません）"))
@@ -227,7 +225,7 @@ cross_table("department", {}, "担当課")
 # 各話題について、新しい審議から順に質問・意見の例を挙げます。回答は、その質問に続けて担当課が答えた発言です（回答のない意見もあります）。
 
 # %%
-found = rh.topic_examples(data, examples=examples)
+found = rh.topic_examples(data, examples=examples, coded=coded)
 order = counts["topic"].to_list()
 blocks = []
 for topic in order:
@@ -270,13 +268,14 @@ display(
 )
 nouns = terms.filter(pl.col("pos") == "名詞")["term"].head(top_terms).to_list()
 for term in nouns:
-    hits = kwic(council, term, consultations=data["consultations"], width=18)
+    total = kwic_count(council, term)  # every hit counted, the first 8 shown
+    hits = kwic(council, term, consultations=data["consultations"], width=18, limit=8)
     hits = hits.with_columns(
         話者=pl.col("speaker_role").replace_strict(
             rh.SPEAKER_ROLE_JA, default=pl.col("speaker_role")
         ),
     ).pipe(rh.with_lines, "source_line", meeting="meeting_id" if several_meetings else None)
-    display(Markdown(f"#### 「{md(term)}」（{hits.height} か所）"))
+    display(Markdown(f"#### 「{md(term)}」（{total} か所）"))
     display(
         Markdown(
             markdown_table(
@@ -291,6 +290,7 @@ for term in nouns:
                 },
                 empty="表記が違うため本文に見つかりません（辞書の正規化形です）",
                 limit=8,
+                total=total,
             )
         )
     )

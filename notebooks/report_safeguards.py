@@ -82,20 +82,20 @@ display(
 
 # %%
 recurrence = (
-    measure_recurrence(data["safeguards"])
+    measure_recurrence(data["safeguards"], refs_limit=8)
     .with_columns(
         措置=pl.coalesce("label_ja", pl.lit("未分類（分類表に当たらない記述）")),
         区分=pl.col("control_category").replace_strict(
             rh.CONTROL_CATEGORY_JA, default=pl.col("control_category")
         ),
     )
-    .pipe(rh.with_refs, "source_refs", show_meeting=several_meetings, limit=8)
+    .pipe(rh.with_refs, "source_refs", show_meeting=several_meetings, limit=8, total="n_refs")
 )
 if recurrence.height:
     present = [c for c in CONTROL_COLORS if c in set(recurrence["区分"])]
     control_scale = alt.Scale(domain=present, range=[CONTROL_COLORS[c] for c in present])
     chart = (
-        alt.Chart(recurrence.drop("consultation_ids", "source_refs"))
+        alt.Chart(recurrence.drop("consultation_ids", "source_refs", "n_refs"))
         .mark_bar()
         .encode(
             x=alt.X("count:Q", title="述べた審議の数", axis=alt.Axis(tickMinStep=1, format="d")),
@@ -145,10 +145,9 @@ labels = coverage.with_columns(
     + pl.col("分類")
     + "）"
 ).select("consultation_id", "諮問", "meeting_id", "label", "source_line_start", "source_line_end")
-order = labels["諮問"].to_list()
+order = labels["諮問"].tail(max_rows).to_list()
 shown = labels  # the chart draws the newest max_rows 諮問: cells only for those
-if len(order) > max_rows:
-    order = order[-max_rows:]
+if labels.height > max_rows:
     shown = labels.filter(pl.col("諮問").is_in(order))
     display(
         Markdown(
@@ -301,8 +300,8 @@ display(
 # ### 取り扱う個人情報の項目
 
 # %%
-items = items_by_frequency(data["personal_data_items"]).pipe(
-    rh.with_refs, "source_refs", show_meeting=several_meetings, limit=6
+items = items_by_frequency(data["personal_data_items"], refs_limit=6).pipe(
+    rh.with_refs, "source_refs", show_meeting=several_meetings, limit=6, total="n_refs"
 )
 display(
     Markdown(

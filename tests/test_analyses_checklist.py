@@ -218,3 +218,14 @@ def test_latest_examples_merges_the_categories_examples(examples):
         .select(only.columns)
         .drop("example")
     )
+
+
+def test_latest_examples_from_the_council_topics_given():
+    from analysis.report_helpers import council_topics
+
+    tables = world()
+    categories = ["outsourcing", "system_change"]
+    for examples in (1, 2):
+        assert latest_examples(
+            tables, categories=categories, examples=examples, tagged=council_topics(tables)
+        ).equals(latest_examples(tables, categories=categories, examples=examples))

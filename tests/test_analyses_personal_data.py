@@ -188,3 +188,11 @@ def test_items_by_consultation_takes_the_flags_already_made():
     out = items_by_consultation(t, flags=flags)
     assert out.equals(items_by_consultation(t, sensitive_items=SENSITIVE))
     assert out["n_sensitive"].item() > 0
+
+
+def test_items_by_frequency_refs_limit():
+    full = items_by_frequency(items())
+    short = items_by_frequency(items(), refs_limit=1)
+    assert short.drop("source_refs", "n_refs").equals(full.drop("source_refs"))
+    assert short["n_refs"].to_list() == full["source_refs"].list.len().to_list()
+    assert short["source_refs"].to_list() == full["source_refs"].list.sort().list.head(1).to_list()

@@ -12,6 +12,7 @@ from analysis.analyses import (
     topic_safeguard_coverage,
     uncovered_topics,
 )
+from analysis.schema import CONTROL_CATEGORIES
 from analysis.tables import empty, to_frame
 
 TAXONOMY = pl.DataFrame(
@@ -273,3 +274,22 @@ def test_uncovered_topics_empty_inputs_and_bad_kind():
 def test_gaps_take_the_coverage_matrix_already_made():
     t = world()
     assert safeguard_gaps(t, coverage=coverage_matrix(t)).equals(safeguard_gaps(t))
+
+
+@pytest.mark.parametrize("include_unused", [False, True])
+def test_recurrence_refs_limit(include_unused):
+    kw = dict(taxonomy=TAXONOMY, include_unused=include_unused)
+    full = measure_recurrence(world()["safeguards"], **kw)
+    short = measure_recurrence(world()["safeguards"], refs_limit=1, **kw)
+    assert short.drop("source_refs", "n_refs").equals(full.drop("source_refs"))
+    assert short["n_refs"].to_list() == full["source_refs"].list.len().to_list()
+    assert short["source_refs"].to_list() == full["source_refs"].list.sort().list.head(1).to_list()
+    assert measure_recurrence(empty("safeguards"), taxonomy=TAXONOMY, refs_limit=3).height == 0
+
+
+def test_gaps_missing_categories_for_every_pattern():
+    g = safeguard_gaps(world())
+    cov = coverage_matrix(world())
+    for row in g.iter_rows(named=True):
+        has = cov.filter(pl.col("consultation_id") == row["consultation_id"]).row(0, named=True)
+        assert row["missing_categories"] == [c for c in CONTROL_CATEGORIES if not has[f"has_{c}"]]

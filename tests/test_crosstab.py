@@ -317,3 +317,20 @@ def test_topic_by_on_the_seed(seed_tables):
     res = independence_test(tb)
     assert res["method"] == "monte_carlo_permutation_chi2"
     assert 0 < res["p_value"] <= 1 and res["warning"]
+
+
+@pytest.mark.parametrize("by", ["category", "department", "bureau", "fiscal_year"])
+def test_topic_by_counts_the_tagged_rows_given(by):
+    qt, u, cons, meetings = _tables()
+    kinds = ["question"]
+    tagged = (
+        qt.select("meeting_id", "deliberation_group", "seq", "topic")
+        .unique()
+        .join(
+            u.filter(pl.col("kind").is_in(kinds)),
+            on=["meeting_id", "deliberation_group", "seq"],
+            how="semi",
+        )
+    )
+    expected = topic_by(qt, u, cons, by, meetings=meetings, kinds=kinds)
+    assert topic_by(None, None, cons, by, meetings=meetings, tagged=tagged).equals(expected)

@@ -425,3 +425,45 @@ def test_restrict_tables_to_every_consultation(seed_tables):
         )
     )
     assert cut["source_lines"].equals(seed_tables["source_lines"])
+
+
+def test_markdown_table_total_counts_the_rows_left_out():
+    df = pl.DataFrame({"n": [1, 2]})
+    assert rh.markdown_table(df, ["n"], limit=2, total=5).endswith("（ほか 3 件は省略）")
+    assert rh.markdown_table(df, ["n"], limit=2, total=2) == rh.markdown_table(df, ["n"], limit=2)
+    assert rh.markdown_table(df.clear(), ["n"], total=0, empty="なし") == "（なし）"
+
+
+def test_topic_counts_refs_limit_cites_as_the_full_list(seed_tables):
+    full = rh.topic_counts(seed_tables)
+    for limit in (1, 2, 12):
+        short = rh.topic_counts(seed_tables, refs_limit=limit)
+        assert short.drop("source_refs", "n_refs").equals(full.drop("source_refs"))
+        assert short["n_refs"].to_list() == full["source_refs"].list.len().to_list()
+        assert (short["source_refs"].list.len() <= limit).all()
+        cited = rh.with_refs(short, "source_refs", limit=limit, total="n_refs")["行"]
+        assert cited.to_list() == rh.with_refs(full, "source_refs", limit=limit)["行"].to_list()
+
+
+def test_council_topics_shared_by_the_question_topic_tables(seed_tables):
+    coded = rh.council_topics(seed_tables)
+    assert coded.columns == [
+        "meeting_id",
+        "deliberation_group",
+        "seq",
+        "topic",
+        "matched",
+        "kind",
+        "source_line",
+    ]
+    assert rh.topic_counts(seed_tables, coded=coded).equals(rh.topic_counts(seed_tables))
+    for examples in (1, 2):
+        assert rh.topic_examples(seed_tables, examples=examples, coded=coded).equals(
+            rh.topic_examples(seed_tables, examples=examples)
+        )
+
+
+def test_with_refs_total_counts_the_references_left_out():
+    df = pl.DataFrame({"refs": [["m:1", "m:2"], []], "n": [5, 0]})
+    got = rh.with_refs(df, "refs", limit=2, total="n", show_meeting=False)["行"].to_list()
+    assert got == ["行\u00a01〜2 … ほか 3 か所", "—"]

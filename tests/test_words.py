@@ -17,6 +17,7 @@ from analysis.words import (
     Token,
     content_words,
     kwic,
+    kwic_count,
     kwic_default,
     load_stopwords,
     term_frequencies,
@@ -683,3 +684,24 @@ def test_token_cache_dir_is_a_subfolder_of_the_datasets(tmp_path):
 
     assert words.token_cache_dir(tmp_path) == tmp_path / "cache"
     assert words.token_cache_dir() == processed_dir() / "cache"
+
+
+def test_kwic_limit_keeps_the_first_hits_and_kwic_count_counts_them_all():
+    full = kwic(SMALL, "録画", width=3)
+    for limit in (0, 1, 3, 10):
+        assert kwic(SMALL, "録画", width=3, limit=limit).equals(full.head(limit))
+    assert kwic_count(SMALL, "録画") == full.height == 4
+    assert (
+        kwic_count(SMALL, "録画", kinds=["remark"]) == kwic(SMALL, "録画", kinds=["remark"]).height
+    )
+    assert kwic_count(SMALL, "録画|提供", regex=True) == kwic(SMALL, "録画|提供", regex=True).height
+    assert kwic_count(SMALL, "見つからない") == 0
+    with pytest.raises(ValueError, match="limit"):
+        kwic(SMALL, "録画", limit=-1)
+
+
+def test_kwic_limit_on_the_seed_with_consultations(seed_tables):
+    u, cons = seed_tables["utterances"], seed_tables["consultations"]
+    full = kwic(u, "録画", consultations=cons)
+    assert kwic(u, "録画", consultations=cons, limit=2).equals(full.head(2))
+    assert kwic_count(u, "録画") == full.height

@@ -87,6 +87,7 @@ def topic_by(
     meetings: pl.DataFrame | None = None,
     kinds: Sequence[str] | None = None,
     wide: bool = True,
+    tagged: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Counts of distinct utterances per topic × group.
 
@@ -99,15 +100,25 @@ def topic_by(
 
     Wide (default): a ``topic`` column, then one count column per group, in sorted order, rows in
     topic order. Long (``wide=False``): ``topic``, ``group``, ``n``.
+
+    ``tagged``: the rows to count when the caller already has them — one row per distinct
+    (utterance, topic) of the utterances kept, with meeting_id, deliberation_group, seq and
+    topic (e.g. :func:`analysis.report_helpers.council_topics`); ``question_topics``,
+    ``utterances`` and ``kinds`` are then not read.
     """
     if by not in BY_CHOICES:
         raise ValueError(f"by must be one of: {', '.join(BY_CHOICES)}; got '{by}'")
-    kept = utterances.select(*_KEY, "kind")
-    if kinds is not None:
-        kept = kept.filter(pl.col("kind").is_in(list(kinds)))
-    tagged = (
-        question_topics.select(*_KEY, "topic").unique().join(kept.select(_KEY), on=_KEY, how="semi")
-    )
+    if tagged is None:
+        kept = utterances.select(*_KEY, "kind")
+        if kinds is not None:
+            kept = kept.filter(pl.col("kind").is_in(list(kinds)))
+        tagged = (
+            question_topics.select(*_KEY, "topic")
+            .unique()
+            .join(kept.select(_KEY), on=_KEY, how="semi")
+        )
+    else:
+        tagged = tagged.select(*_KEY, "topic")
     groups = _groups(by, consultations, meetings, tagged)
     # tagged is unique per (utterance, topic) and groups per (deliberation, group): the rows
     # of the join are distinct, so each utterance counts once per cell without a unique()

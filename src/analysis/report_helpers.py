@@ -48,6 +48,7 @@ __all__ = [
     "ReportParameterError",
     "Scope",
     "check_choice",
+    "council_topics",
     "describe_test_ja",
     "diagnostics_view",
     "follow_up_rows",
@@ -586,28 +587,41 @@ def with_refs(
     show_meeting: bool = True,
     limit: int | None = 12,
     name: str = "行",
+    total: str | None = None,
 ) -> pl.DataFrame:
     """``df`` with a text column ``name`` citing the ``meeting_id:line`` references of the list
-    column ``refs`` (see :func:`refs_text`; at most ``limit`` of them)."""
-    return df.with_columns(_refs_column(df, refs, show_meeting, limit).alias(name))
+    column ``refs`` (see :func:`refs_text`; at most ``limit`` of them).
+
+    ``total``: a column with the number of references of each row when ``refs`` holds only
+    the first ones (e.g. ``n_refs`` of :func:`topic_counts` with ``refs_limit``): the
+    ``… ほか N か所`` counts from it.
+    """
+    return df.with_columns(_refs_column(df, refs, show_meeting, limit, total).alias(name))
 
 
-def _refs_column(df: pl.DataFrame, refs: str, show_meeting: bool, limit: int | None) -> pl.Series:
+def _refs_column(
+    df: pl.DataFrame, refs: str, show_meeting: bool, limit: int | None, total: str | None = None
+) -> pl.Series:
     """:func:`refs_text` of every row of ``df``, computed with polars (no Python per reference)."""
     ref = pl.col("ref").cast(pl.String)
+    counted = pl.len().over("_row").cast(pl.Int64)
     pairs = (
-        df.select(pl.col(refs).alias("ref"))
+        df.select(
+            pl.col(refs).alias("ref"),
+            (pl.col(total) if total else pl.lit(None)).cast(pl.Int64).alias("_total"),
+        )
         .with_row_index("_row")
         .explode("ref")
         .select(
             "_row",
+            "_total",
             # as str.rpartition(":"): the meeting before the last colon, digits after it
             m=ref.str.extract(r"^(.*):[0-9]+$", 1).fill_null(""),
             line=ref.str.extract(r"(?:^|:)([0-9]+)$", 1).cast(pl.Int64),
         )
         .drop_nulls("line")
         .unique()
-        .with_columns(_n=pl.len().over("_row").cast(pl.Int64))
+        .select("_row", "m", "line", _n=pl.coalesce("_total", counted))
     )
     if limit is not None:  # the first ``limit`` pairs of each row, without sorting them all
         pairs = pairs.filter(pl.struct("m", "line").rank("ordinal").over("_row") <= limit)
@@ -801,6 +815,7 @@ def markdown_table(
     empty: str = "該当なし",
     limit: int | None = None,
     decimals: int = 2,
+    total: int | None = None,
 ) -> str:
     """A Markdown table of ``df`` in which no cell can break the table or inject HTML.
 
@@ -809,6 +824,8 @@ def markdown_table(
     :func:`md`, lists are joined with ``、``, None is ``—``, True is ``✓``, floats get
     ``decimals`` decimals, dates are ISO. Number columns are right-aligned. An empty frame gives
     ``empty`` in parentheses; ``limit`` keeps the first rows and says how many were left out.
+    ``total``: the number of rows of the whole table when ``df`` holds only its first rows
+    (the rows left out are counted from it).
     """
     if columns is None:
         mapping = {c: c for c in df.columns}
@@ -819,7 +836,7 @@ def markdown_table(
     missing = [c for c in mapping if c not in df.columns]
     if missing:
         raise ValueError(f"markdown_table: no column(s) {', '.join(missing)} in the frame")
-    if df.height == 0:
+    if df.height == 0 and not total:
         return f"（{empty}）"
     shown = df if limit is None else df.head(limit)
     header = "| " + " | ".join(md(h) for h in mapping.values()) + " |"
@@ -829,8 +846,9 @@ def markdown_table(
         for row in shown.select(list(mapping)).iter_rows(named=True)
     ]
     text = "\n".join([header, align, *rows])
-    if limit is not None and df.height > limit:
-        text += f"\n\n（ほか {df.height - limit} 件は省略）"
+    left_out = (df.height if total is None else total) - shown.height
+    if left_out > 0:
+        text += f"\n\n（ほか {left_out} 件は省略）"
     return text
 
 
@@ -955,38 +973,72 @@ def _council_turns(tables: Mapping[str, Any], kinds: Sequence[str]) -> pl.DataFr
     )
 
 
+def council_topics(
+    tables: Mapping[str, Any], kinds: Sequence[str] = ("question", "remark")
+) -> pl.DataFrame:
+    """The topics coded on the turns of ``kinds`` by members or the chair: one row per (turn,
+    topic). Columns: meeting_id, deliberation_group, seq, topic, matched (of the first row of
+    the turn and topic), kind, source_line. Computed once in a report for :func:`topic_counts`,
+    :func:`topic_examples` and :func:`analysis.crosstab.topic_by` (``tagged=``)."""
+    turns = _council_turns(tables, kinds).select(*_GROUP, "seq", "kind", "source_line")
+    return (
+        tables["question_topics"]
+        .select(*_GROUP, "seq", "topic", "matched")
+        .unique([*_GROUP, "seq", "topic"], keep="first")
+        .join(turns, on=[*_GROUP, "seq"], how="inner")
+    )
+
+
 def topic_counts(
     tables: Mapping[str, Any],
     *,
     kinds: Sequence[str] = ("question", "remark"),
     labels: Mapping[str, str] | None = None,
+    refs_limit: int | None = None,
+    coded: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """How often each topic was raised by members or the chair, in the 諮問 of ``tables``.
 
     One row per topic raised. Columns: topic, topic_ja, utterances (turns coded with it),
     deliberations (raising it), share (of the deliberations in ``tables``), utterance_share
     (of the turns of ``kinds`` that carry any topic), deliberation_groups (their labels, e.g.
-    ``イ・ウ``), source_refs (``meeting_id:line``).
+    ``イ・ウ``, in order of first mention), source_refs (``meeting_id:line``, sorted).
     Sorted by deliberations, then utterances (descending), then topic.
+
+    With ``refs_limit``, source_refs holds only the first ``refs_limit`` references in meeting
+    and line order (what :func:`with_refs` cites with that limit) and a column n_refs counts
+    them all (for ``with_refs(..., total="n_refs")``): no text is made for the others.
+    ``coded``: :func:`council_topics` of ``tables`` and ``kinds``, when the caller has it.
     """
+    from analysis.analyses._common import every_ref, first_refs, with_ref_key
+
     labels = labels if labels is not None else topic_labels()
-    turns = _council_turns(tables, kinds).select(*_GROUP, "seq", "source_line")
-    coded = (
-        tables["question_topics"]
-        .select(*_GROUP, "seq", "topic")
-        .unique()
-        .join(turns, on=[*_GROUP, "seq"], how="inner")
-    )
+    coded = council_topics(tables, kinds) if coded is None else coded
     total_groups = tables["consultations"].select(_GROUP).unique().height
     total_turns = coded.select(*_GROUP, "seq").unique().height
-    out = coded.group_by("topic").agg(
-        utterances=pl.len().cast(pl.Int64),
-        deliberations=pl.struct(_GROUP).n_unique().cast(pl.Int64),
-        deliberation_groups=pl.col("deliberation_group")
-        .sort_by("meeting_id", "source_line")
-        .unique(maintain_order=True),
-        source_refs=pl.format("{}:{}", "meeting_id", "source_line").unique(maintain_order=True),
+    keyed = with_ref_key(coded)  # (meeting, line) as one sortable integer
+    out = (
+        keyed[0]
+        .group_by("topic")
+        .agg(
+            utterances=pl.len().cast(pl.Int64),
+            deliberations=pl.struct(_GROUP).n_unique().cast(pl.Int64),
+            **every_ref(refs_limit),
+        )
     )
+    first_mention = (
+        keyed[0]
+        .group_by("topic", "deliberation_group")
+        .agg(pl.col("_ref_key").min())
+        .sort("_ref_key", "deliberation_group")
+        .group_by("topic", maintain_order=True)
+        .agg(deliberation_groups="deliberation_group")
+    )
+    out = out.join(first_mention, on="topic")
+    refs = [pl.col("source_refs").list.sort()]
+    if refs_limit is not None:
+        out = out.join(first_refs(coded, "topic", refs_limit, keyed=keyed), on="topic")
+        refs = ["source_refs", "n_refs"]
     return (
         out.with_columns(
             topic_ja=pl.col("topic").replace_strict(labels, default=pl.col("topic")),
@@ -1002,12 +1054,14 @@ def topic_counts(
             pl.col("share").cast(pl.Float64),
             pl.col("utterance_share").cast(pl.Float64),
             "deliberation_groups",
-            pl.col("source_refs").list.sort(),
+            *refs,
         )
     )
 
 
-def topic_examples(tables: Mapping[str, Any], *, examples: int = 2) -> pl.DataFrame:
+def topic_examples(
+    tables: Mapping[str, Any], *, examples: int = 2, coded: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Example questions per topic with the departments' answers, over every category.
 
     The example rows :func:`analysis.analyses.preparation_checklist` gives for each category of
@@ -1015,12 +1069,15 @@ def topic_examples(tables: Mapping[str, Any], *, examples: int = 2) -> pl.DataFr
     pass over the tables): an utterance appears once per topic however many categories its
     deliberation covers; the most recent ``examples`` per topic are kept. Columns: topic,
     example, meeting_id, date, labels, kind, question, question_line, matched, answer,
-    answer_orgs, answer_lines.
+    answer_orgs, answer_lines. ``coded``: :func:`council_topics` of ``tables`` (questions and
+    remarks), when the caller has it.
     """
     from analysis.analyses.checklist import latest_examples
 
     categories = tables["consultations"]["category"].drop_nulls().unique().to_list()
-    return latest_examples(tables, categories=categories, examples=examples).drop("seq")
+    return latest_examples(tables, categories=categories, examples=examples, tagged=coded).drop(
+        "seq"
+    )
 
 
 # -- the independence test in plain Japanese --------------------------------------------------

@@ -31,7 +31,7 @@ import threading
 import unicodedata
 import warnings
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -56,6 +56,7 @@ __all__ = [
     "content_words",
     "dictionary",
     "kwic",
+    "kwic_count",
     "kwic_default",
     "load_stopwords",
     "stopwords_path",
@@ -824,9 +825,22 @@ def _group_consultations(consultations: pl.DataFrame) -> pl.DataFrame:
 
 def _candidates(
     frame: pl.DataFrame, keyword: str | re.Pattern[str], regex: bool
-) -> Iterable[tuple[int, str | None]]:
-    """``(row, text)`` of the rows of ``frame`` that may hold a hit, found without Python work
-    per row when possible.
+) -> Iterator[tuple[int, str | None]]:
+    """``(row, text)`` of the rows of ``frame`` that may hold a hit (see
+    :func:`_candidate_rows`), taken from polars a slice at a time: a caller that stops early
+    does not pay for the rest."""
+    for part in _candidate_rows(frame, keyword, regex).iter_slices(_CANDIDATE_SLICE):
+        yield from zip(part["_row"].to_list(), part["text"].to_list(), strict=True)
+
+
+_CANDIDATE_SLICE = 2_000
+
+
+def _candidate_rows(
+    frame: pl.DataFrame, keyword: str | re.Pattern[str], regex: bool
+) -> pl.DataFrame:
+    """``_row``, ``text`` of the rows of ``frame`` that may hold a hit, found without Python
+    work per row when possible.
 
     A literal keyword is looked for in ``text_norm`` (when the frame has it) with polars'
     vectorised search: ``text_norm`` is :func:`analysis.normalise.to_norm` of ``text``, i.e.
@@ -837,13 +851,13 @@ def _candidates(
     import polars as pl
 
     if regex or "text_norm" not in frame.columns or frame.schema["text_norm"] != pl.String:
-        return enumerate(frame["text"].to_list())
+        return frame.select("text").with_row_index("_row")
     from analysis.normalise import to_norm
 
     needle = unicodedata.normalize("NFKC", keyword)  # type: ignore[arg-type]
     folded = to_norm(needle)
     # a text without text_norm (null) is searched as before
-    picked = (
+    return (
         frame.select("text", "text_norm")
         .with_row_index("_row")
         .filter(
@@ -853,8 +867,8 @@ def _candidates(
                 | pl.col("text_norm").str.contains(folded, literal=True)
             )
         )
+        .drop("text_norm")
     )
-    return zip(picked["_row"].to_list(), picked["text"].to_list(), strict=True)
 
 
 def kwic(
@@ -865,6 +879,7 @@ def kwic(
     consultations: pl.DataFrame | None = None,
     kinds: Iterable[str] | None = None,
     regex: bool = False,
+    limit: int | None = None,
 ) -> pl.DataFrame:
     """Keyword in context: one row per hit of ``keyword`` in the ``text`` of ``utterances``.
 
@@ -883,15 +898,21 @@ def kwic(
     ``consultations``, two more columns list the ``consultation_labels`` and ``titles`` of
     the utterance's deliberation group (empty lists outside any). Rows keep the order of
     ``utterances`` and, within an utterance, the order of the hits. ``kinds`` restricts the
-    utterance kinds searched (``None``: all).
+    utterance kinds searched (``None``: all). ``limit`` keeps only the first ``limit`` hits
+    (the others are not formatted; :func:`kwic_count` counts them all).
     """
     import polars as pl
 
     if width < 0:
         raise ValueError(f"width must be >= 0, not {width}")
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0, not {limit}")
     spans_of, may_hit = _matcher(keyword, regex)
     _require(utterances, ["text", *_KWIC_FROM_UTTERANCES], "utterances")
-    groups = _group_consultations(consultations) if consultations is not None else None
+    if consultations is not None:
+        _require(
+            consultations, ["meeting_id", "deliberation_group", "label", "title"], "consultations"
+        )
     frame = utterances
     if kinds is not None:
         frame = frame.filter(pl.col("kind").is_in(list(kinds)))
@@ -901,23 +922,16 @@ def kwic(
     found: list[str] = []
     right: list[str] = []
     for i, text in _candidates(frame, keyword, regex):
-        if not text:
-            continue
-        norm = unicodedata.normalize("NFKC", text)
-        if not may_hit(norm):
-            continue
-        if norm == text:
-            starts = ends = None
-        else:
-            norm, starts, ends = _aligned_nfkc(text)
-        for s, e in spans_of(norm):
-            if starts is not None and ends is not None:
-                s, e = starts[s], ends[e - 1]
+        if limit is not None and len(rows) >= limit:
+            break
+        for s, e in _hit_spans(text, spans_of, may_hit):
             before, after = _context(text, s, e, width)
             rows.append(i)
             left.append(before)
             found.append(text[s:e])
             right.append(after)
+    if limit is not None:
+        rows, left, found, right = rows[:limit], left[:limit], found[:limit], right[:limit]
 
     base = frame.select(_KWIC_FROM_UTTERANCES)
     picked = base[rows] if rows else base.clear()
@@ -926,8 +940,12 @@ def kwic(
         pl.Series("keyword", found, dtype=pl.String),
         pl.Series("right", right, dtype=pl.String),
     ).select(KWIC_COLUMNS)
-    if groups is not None:
+    if consultations is not None:
         key = ["meeting_id", "deliberation_group"]
+        # the groups of the hits only
+        groups = _group_consultations(
+            consultations.join(out.select(key).unique(), on=key, how="semi", nulls_equal=True)
+        )
         out = out.join(
             groups, on=key, how="left", nulls_equal=True, maintain_order="left"
         ).with_columns(
@@ -935,6 +953,42 @@ def kwic(
             pl.col("titles").fill_null(pl.lit([], pl.List(pl.String))),
         )
     return out
+
+
+def kwic_count(
+    utterances: pl.DataFrame,
+    keyword: str | re.Pattern[str],
+    *,
+    kinds: Iterable[str] | None = None,
+    regex: bool = False,
+) -> int:
+    """The number of rows :func:`kwic` gives for the same arguments, without formatting them
+    (each distinct text is searched once)."""
+    import polars as pl
+
+    spans_of, may_hit = _matcher(keyword, regex)
+    _require(utterances, ["text"], "utterances")
+    frame = utterances
+    if kinds is not None:
+        frame = frame.filter(pl.col("kind").is_in(list(kinds)))
+    texts = _candidate_rows(frame, keyword, regex).group_by("text").agg(pl.len())
+    return sum(
+        n * len(_hit_spans(text, spans_of, may_hit))
+        for text, n in zip(texts["text"].to_list(), texts["len"].to_list(), strict=True)
+    )
+
+
+def _hit_spans(text: str | None, spans_of, may_hit) -> list[tuple[int, int]]:
+    """The ``(start, end)`` spans of the keyword's hits in ``text``, as written."""
+    if not text:
+        return []
+    norm = unicodedata.normalize("NFKC", text)
+    if not may_hit(norm):
+        return []
+    if norm == text:
+        return spans_of(norm)
+    norm, starts, ends = _aligned_nfkc(text)
+    return [(starts[s], ends[e - 1]) for s, e in spans_of(norm)]
 
 
 def kwic_default(

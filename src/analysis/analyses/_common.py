@@ -82,6 +82,75 @@ def source_ref(meeting_col: str = "meeting_id", line_col: str = "source_line") -
     return pl.format("{}:{}", pl.col(meeting_col), pl.col(line_col))
 
 
+_LINE_SPAN = 1 << 32  # (meeting rank, line) as one integer: rank × span + line + 1
+
+
+def with_ref_key(
+    frame: pl.DataFrame, meeting_col: str = "meeting_id", line_col: str = "source_line"
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``frame`` (rows in any order) with an integer column ``_ref_key`` that sorts like
+    (meeting, line) — a missing line first in its meeting — and the meetings ranked (``_m``,
+    ``meeting_id``), which :func:`first_refs` uses to turn keys back into text. Cheaper to
+    sort, count and deduplicate than ``meeting_id:line`` texts."""
+    meetings = frame.select(pl.col(meeting_col).unique().sort()).with_row_index("_m")
+    keyed = frame.join(meetings, on=meeting_col, how="left")
+    rank = pl.col("_m").cast(pl.Int64) * _LINE_SPAN
+    keyed = keyed.with_columns(
+        _ref_key=rank + pl.col(line_col).cast(pl.Int64).fill_null(-1) + 1
+    ).drop("_m")
+    return keyed, meetings.rename({meeting_col: "meeting_id"})
+
+
+def first_refs(
+    frame: pl.DataFrame,
+    by: str | Iterable[str],
+    limit: int,
+    *,
+    keyed: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+    line_col: str = "source_line",
+) -> pl.DataFrame:
+    """Per group of ``by``: ``source_refs``, the first ``limit`` distinct references
+    (``meeting_id:line``, see :func:`source_ref`) in meeting then line order, and ``n_refs``,
+    how many distinct references the group has. Rows without a meeting or line are not
+    cited. ``keyed``: :func:`with_ref_key` of ``frame`` when the caller already has it."""
+    by = [by] if isinstance(by, str) else list(by)
+    if keyed is None:
+        keyed = with_ref_key(frame.select(*by, "meeting_id", line_col), line_col=line_col)
+    rows, meetings = keyed
+    cited = (
+        pl.col("_ref_key")
+        .filter(pl.col(line_col).is_not_null() & pl.col("meeting_id").is_not_null())
+        .unique()
+    )
+    per = rows.group_by(by).agg(n_refs=count(cited.len()), _refs=cited.bottom_k(limit))
+    texts = (
+        per.select(*by, "_refs")
+        .explode("_refs")
+        .drop_nulls("_refs")
+        .sort([*by, "_refs"])
+        .with_columns(
+            _m=(pl.col("_refs") // _LINE_SPAN).cast(meetings.schema["_m"]),
+            _line=pl.col("_refs") % _LINE_SPAN - 1,
+        )
+        .join(meetings, on="_m", how="left", maintain_order="left")
+        .group_by(by, maintain_order=True)
+        .agg(source_refs=source_ref(line_col="_line"))
+    )
+    return (
+        per.select(*by, "n_refs")
+        .join(texts, on=by, how="left", nulls_equal=True)
+        .with_columns(pl.col("source_refs").fill_null(pl.lit([], pl.List(pl.String))))
+    )
+
+
+def every_ref(refs_limit: int | None) -> dict[str, pl.Expr]:
+    """The aggregation ``source_refs``: every distinct reference of the group — or nothing
+    when ``refs_limit`` is given (:func:`first_refs` then gives the first ones)."""
+    if refs_limit is not None:
+        return {}
+    return {"source_refs": source_ref().unique(maintain_order=True)}
+
+
 def count(expr: pl.Expr) -> pl.Expr:
     """Cast a count to Int64 (polars counts are UInt32), so tables join and export cleanly."""
     return expr.cast(pl.Int64)

@@ -100,6 +100,7 @@ def latest_examples(
     categories: Iterable[str],
     examples: int = 3,
     kinds: str | Iterable[str] = ("question", "remark"),
+    tagged: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The most recent ``examples`` questions per topic in deliberations of any of
     ``categories``, with the departments' answers — the example rows of
@@ -107,6 +108,11 @@ def latest_examples(
 
     Columns: topic, example, meeting_id, date, deliberation_group, labels, seq, kind, question,
     question_line, matched, answer, answer_orgs, answer_lines; sorted by topic, then example.
+
+    ``tagged``: the topics on the members' and chair's utterances of ``kinds`` when the caller
+    already has them (:func:`analysis.report_helpers.council_topics`): one row per (utterance,
+    topic) with meeting_id, deliberation_group, seq, topic, matched (the first row's), kind and
+    source_line.
     """
     kinds = validate_choices("kinds", kinds, UTTERANCE_KINDS)
     if examples < 1:
@@ -117,15 +123,22 @@ def latest_examples(
     )
     per_topic = ("deliberations", "share", "utterances")
     return (
-        _examples(tables, _raised(tables, groups, kinds), groups, examples)
+        _examples(tables, _raised(tables, groups, kinds, tagged), groups, examples)
         .sort("topic", "example")
         .select([c for c in CHECKLIST_COLUMNS if c not in per_topic])
     )
 
 
-def _raised(tables: Tables, groups: pl.DataFrame, kinds: list[str]) -> pl.DataFrame:
+def _raised(
+    tables: Tables, groups: pl.DataFrame, kinds: list[str], tagged: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Topics raised by members or the chair in ``groups``: one row per (deliberation, seq,
-    topic) with its date, the utterance's kind and line and the trigger words."""
+    topic) with its date, the utterance's kind and line and the trigger words (from
+    ``tagged`` when given, see :func:`latest_examples`)."""
+    if tagged is not None:
+        return tagged.select(
+            *GROUP_KEY, "seq", "topic", "matched", "kind", question_line="source_line"
+        ).join(groups.select(*GROUP_KEY, "date"), on=list(GROUP_KEY), how="inner")
     said = (
         get_table(tables, "utterances")
         .filter(pl.col("speaker_role").is_in(COUNCIL_ROLES) & pl.col("kind").is_in(kinds))

@@ -13,6 +13,8 @@ from analysis.analyses._common import (
     Tables,
     consultations_view,
     count,
+    every_ref,
+    first_refs,
     get_table,
     source_ref,
 )
@@ -46,14 +48,19 @@ def _sensitive(sensitive_items: pl.DataFrame | None) -> pl.DataFrame:
 
 
 def items_by_frequency(
-    personal_data_items: pl.DataFrame, *, count_groups_once: bool = True
+    personal_data_items: pl.DataFrame,
+    *,
+    count_groups_once: bool = True,
+    refs_limit: int | None = None,
 ) -> pl.DataFrame:
     """Items (by ``item_norm``) and how many 諮問 handle them.
 
     Columns: item_norm, count (deliberations when ``count_groups_once``, else 諮問),
     consultations, deliberations, meetings, item_groups (the enclosing groups the item was
     listed under, e.g. 課税情報), consultation_ids, source_refs (``meeting_id:line``).
-    Sorted by count (descending), then item_norm.
+    Sorted by count (descending), then item_norm. With ``refs_limit``, source_refs holds only
+    the first ``refs_limit`` references in meeting and line order, and a last column n_refs
+    counts them all (see :func:`analysis.analyses._common.first_refs`).
     """
     out = personal_data_items.group_by("item_norm").agg(
         consultations=count(pl.col("consultation_id").n_unique()),
@@ -61,8 +68,11 @@ def items_by_frequency(
         meetings=count(pl.col("meeting_id").n_unique()),
         item_groups=pl.col("item_group").drop_nulls().unique(maintain_order=True),
         consultation_ids=pl.col("consultation_id").unique(maintain_order=True),
-        source_refs=source_ref().unique(maintain_order=True),
+        **every_ref(refs_limit),
     )
+    if refs_limit is not None:
+        refs = first_refs(personal_data_items, "item_norm", refs_limit)
+        out = out.join(refs, on="item_norm", nulls_equal=True)
     return (
         out.with_columns(
             count=pl.col("deliberations") if count_groups_once else pl.col("consultations")
@@ -76,6 +86,7 @@ def items_by_frequency(
             "item_groups",
             "consultation_ids",
             "source_refs",
+            *(["n_refs"] if refs_limit is not None else []),
         )
         .sort(["count", "item_norm"], descending=[True, False])
     )

@@ -17,8 +17,9 @@ from analysis.analyses._common import (
     Tables,
     consultations_view,
     count,
+    every_ref,
+    first_refs,
     get_table,
-    source_ref,
     validate_choices,
 )
 from analysis.schema import CONTROL_CATEGORIES, COUNCIL_ROLES, UTTERANCE_KINDS
@@ -42,12 +43,16 @@ def measure_recurrence(
     taxonomy: pl.DataFrame | None = None,
     count_groups_once: bool = True,
     include_unused: bool = False,
+    refs_limit: int | None = None,
 ) -> pl.DataFrame:
     """How often each safeguard measure is stated.
 
     Columns: measure, label_ja, control_category, count (deliberations when
     ``count_groups_once``, else 諮問), consultations, deliberations, meetings, statements
     (distinct texts with their line), consultation_ids, source_refs (``meeting_id:line``).
+    With ``refs_limit``, source_refs holds only the first ``refs_limit`` references in meeting
+    and line order, and a last column n_refs counts them all (see
+    :func:`analysis.analyses._common.first_refs`).
 
     ``taxonomy`` (measure, control_category, label_ja) defaults to
     ``data/reference/safeguard_taxonomy.csv``; ``unclassified`` statements appear with a null
@@ -62,14 +67,19 @@ def measure_recurrence(
         statements=count(pl.struct("meeting_id", "text", "source_line").n_unique()),
         sg_category=pl.col("control_category").first(),
         consultation_ids=pl.col("consultation_id").unique(maintain_order=True),
-        source_refs=source_ref().unique(maintain_order=True),
+        **every_ref(refs_limit),
     )
+    if refs_limit is not None:
+        agg = agg.join(
+            first_refs(safeguards, "measure", refs_limit), on="measure", nulls_equal=True
+        )
     how = "full" if include_unused else "left"
     out = agg.join(tax, on="measure", how=how, coalesce=True)
     zero = ("consultations", "deliberations", "meetings", "statements")
     return (
         out.with_columns(
             pl.col(list(zero)).fill_null(0),
+            *([pl.col("n_refs").fill_null(0)] if refs_limit is not None else []),
             pl.col("consultation_ids", "source_refs").fill_null(pl.lit([], pl.List(pl.String))),
             control_category=pl.coalesce("control_category", "sg_category"),
         )
@@ -87,6 +97,7 @@ def measure_recurrence(
             "statements",
             "consultation_ids",
             "source_refs",
+            *(["n_refs"] if refs_limit is not None else []),
         )
         .sort(["count", "measure"], descending=[True, False])
     )
@@ -169,11 +180,24 @@ def safeguard_gaps(tables: Tables, *, coverage: pl.DataFrame | None = None) -> p
     諮問 that state nothing first.
     """
     cov = coverage_matrix(tables) if coverage is None else coverage
-    missing = pl.concat_list(
-        [pl.when(~pl.col(f"has_{c}")).then(pl.lit(c)) for c in CONTROL_CATEGORIES]
-    ).list.drop_nulls()
+    # which categories are stated, as bits; the list of missing ones looked up per pattern
+    # (16 of them) instead of built per row
+    bits = pl.sum_horizontal(
+        [pl.col(f"has_{c}").cast(pl.Int64) * (1 << i) for i, c in enumerate(CONTROL_CATEGORIES)]
+    )
+    patterns = pl.DataFrame(
+        {
+            "_bits": range(1 << len(CONTROL_CATEGORIES)),
+            "missing_categories": [
+                [c for i, c in enumerate(CONTROL_CATEGORIES) if not b >> i & 1]
+                for b in range(1 << len(CONTROL_CATEGORIES))
+            ],
+        },
+        schema={"_bits": pl.Int64, "missing_categories": pl.List(pl.String)},
+    )
     return (
-        cov.with_columns(missing_categories=missing)
+        cov.with_columns(_bits=bits)
+        .join(patterns, on="_bits", how="left", maintain_order="left")
         .filter(pl.col("missing_categories").list.len() > 0)
         .select(
             "consultation_id",
