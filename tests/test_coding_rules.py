@@ -323,6 +323,9 @@ def test_match_frame_rows_rules_and_words():
     ]
     assert rs.match_frame([]).height == 0
     assert RuleSet({}).match_frame(["録画"]).height == 0
+    # no word found, or only inside a longer Latin word: an empty frame with the columns
+    nothing = rs.match_frame(["なにもない", None, "PCR", "xos"])
+    assert nothing.height == 0 and nothing.columns == frame.columns
 
 
 def test_rules_with_more_than_64_words_match_alike():

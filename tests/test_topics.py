@@ -197,6 +197,60 @@ def test_code_topics_applies_rules_by_kind(tmp_path):
     validate_table("question_topics", qt)
 
 
+def test_code_topics_gives_every_utterance_its_topics_in_table_order(tmp_path):
+    """Texts repeated within and across kinds (matched once per rule set), a repeated
+    utterance key, an empty text and rows out of the table's order: the rows are those of
+    matching each utterance alone, sorted by the table's keys, ties in utterance order."""
+    _write_rules(tmp_path, SMALL_RULES)
+    rows = [
+        ("イ", 2, "remark", "録画は不要。"),
+        ("ア", 3, "question", "委託先が録画するのか。"),
+        ("ア", 1, "answer", "委託先が録画するのか。"),
+        ("イ", 1, "question", "録画は不要。"),
+        ("ア", 2, "question", ""),
+        ("ア", 3, "answer", "委託する。"),
+        ("イ", 2, "question", "カメラを委託する。"),
+        ("ア", 1, "procedural", "録画は不要。"),
+    ]
+    u = to_frame(
+        "utterances",
+        [
+            dict(
+                meeting_id="tama-2021-01",
+                deliberation_group=g,
+                seq=seq,
+                speaker_label="委 員",
+                speaker_role="member",
+                kind=kind,
+                text=text,
+                text_norm=to_norm(text),
+                source_line=10 + i,
+            )
+            for i, (g, seq, kind, text) in enumerate(rows)
+        ],
+        sort=False,
+    )
+    rules = load_topic_rules(tmp_path / "topic_rules.yml")
+    kinds = sorted({k for r in rules for k in r.applies_to})
+    expected = sorted(
+        (
+            ((g, seq), topic, kinds.index(kind), i, "、".join(words))
+            for i, (g, seq, kind, text) in enumerate(rows)
+            if kind in kinds
+            for topic, words in match_topics(to_norm(text), rules, kind).items()
+        ),
+    )
+    qt = code_topics(u, tmp_path)
+    assert qt.rows() == [
+        ("tama-2021-01", g, seq, topic, matched) for (g, seq), topic, _, _, matched in expected
+    ]
+    assert qt.filter(pl.col("deliberation_group") == "イ", pl.col("seq") == 2).rows() == [
+        ("tama-2021-01", "イ", 2, "answers_too", "委託"),
+        ("tama-2021-01", "イ", 2, "camera", "カメラ"),
+        ("tama-2021-01", "イ", 2, "camera", "録画"),
+    ]
+
+
 def test_code_topics_without_rule_file_is_empty(tmp_path):
     u = _utterances([("ア", 1, "question", "録画するのか。")])
     qt = code_topics(u, tmp_path)

@@ -42,7 +42,8 @@ Speed
 -----
 :meth:`RuleSet.match_frame` (and :meth:`RuleSet.match_many`, built on it) matches many texts
 column-wise with polars: one Aho-Corasick pass finds every occurrence of every word of every
-rule; each rule is evaluated once per distinct set of its words found, not once per text;
+rule (words and rules are numbered: the joins and groupings are on integers); each rule is
+evaluated once per distinct set of its words found, not once per text;
 ``near``/``seq`` of two arguments are decided by pairing occurrences in polars. Only texts where
 a ``near``/``seq`` of three or more arguments could hold are matched one by one in Python.
 :meth:`RuleSet.match` and :meth:`Rule.match` are the one-text reference the batch path is
@@ -56,6 +57,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from analysis.normalise import to_norm
@@ -597,6 +599,28 @@ _ASCII_ALNUM_BYTES = [
 ]
 
 
+def _in_chunks(series: pl.Series, parts: int) -> pl.Series:
+    """``series`` in at least ``parts`` chunks (without copying): polars runs a string
+    operation on the chunks of a column in parallel."""
+    import polars as pl
+
+    if series.n_chunks() >= parts or series.len() < parts:
+        return series
+    size = -(-series.len() // parts)
+    return pl.concat([series.slice(i, size) for i in range(0, series.len(), size)], rechunk=False)
+
+
+def _pair_key() -> tuple[pl.Expr, tuple[pl.Expr, pl.Expr]]:
+    """The expression of ``pair``, one UInt64 for (``row``, ``rule``), and those of ``row`` and
+    ``rule`` from it (``pair`` orders as (row, rule) does)."""
+    import polars as pl
+
+    pair = (pl.col("row").cast(pl.UInt64) * 2**32 + pl.col("rule")).alias("pair")
+    row = (pl.col("pair") // 2**32).cast(pl.UInt32).alias("row")
+    rule = (pl.col("pair") % 2**32).cast(pl.UInt32).alias("rule")
+    return pair, (row, rule)
+
+
 class _NeedsPositions(Exception):
     """A ``near``/``seq`` whose every argument occurs: only the text itself can tell."""
 
@@ -666,6 +690,7 @@ class RuleSet:
             for w in rule.triggers:
                 index.setdefault(w, []).append(code)
         self._by_trigger = index
+        self._kid = {key: i for i, key in enumerate(self.words)}
         self._order = {code: i for i, code in enumerate(self.rules)}
         # by rule number, for the column-wise matching of match_frame
         self._rules = list(self.rules.values())
@@ -741,13 +766,18 @@ class RuleSet:
         series = series.rename("text").cast(pl.String)
         if not self.rules or series.len() == 0:
             return pl.DataFrame(schema=schema)
-        bits = self._word_bits()
+        forms, occ = self._occurrences(series)
+        if not occ.height:
+            return pl.DataFrame(schema=schema)
+        bits = self._word_bits
         masks = [f"mask{lane}" for lane in range(bits["lane"].max() + 1)]
-        # (lazy queries: polars' eager group-by of bitwise_or is several times slower)
-        occ = self._occurrences(series).lazy().join(bits.lazy(), on="key").collect()
+        # (lazy queries: polars' eager group-by of bitwise_or is several times slower; one
+        # integer key, ``pair``, for each (row, rule): grouping and joining on it is quicker)
+        pair, row_rule = _pair_key()
+        occ = occ.lazy().join(bits.lazy(), on="kid").with_columns(pair).collect()
         found = (
             occ.lazy()
-            .group_by("row", "rule")
+            .group_by("pair")
             .agg(
                 *(
                     pl.col("bit").bitwise_or().alias(mask)
@@ -760,8 +790,9 @@ class RuleSet:
                     for lane, mask in enumerate(masks)
                 ),
                 pl.len().alias("hits"),
-                pl.col("word").first(),
+                pl.col("wid").first(),
             )
+            .with_columns(*row_rule)
             .collect()
         )
         found = found.join(
@@ -775,34 +806,30 @@ class RuleSet:
             columnwise = pl.col("rule").is_in(self._pairwise)
             near = pl.concat(
                 [
-                    self._pairwise_verdicts(series, occ, pairs.filter(columnwise)),
+                    self._pairwise_verdicts(series, forms, occ, pairs.filter(columnwise)),
                     self._near_verdicts(series, pairs.filter(~columnwise)),
                 ]
             )
-            near = near.join(exact.select("row", "rule", "hits", "word"), on=["row", "rule"])
+            near = near.join(exact.select("row", "rule", "pair", "hits", "wid"), on=["row", "rule"])
             reported = pl.concat([reported, near], how="diagonal")
-        codes = pl.DataFrame(
-            {"rule": range(len(self.rules)), "code": list(self.rules)},
-            schema={"rule": pl.UInt32, "code": pl.String},
-        )
-        return (
-            self._reported_words(occ, reported, len(masks))
-            .join(codes, on="rule")
-            .select(list(schema))
+        codes = pl.Series(list(self.rules), dtype=pl.String)
+        return self._reported_words(forms["word"], occ, reported, len(masks)).select(
+            "row", "rule", pl.lit(codes).gather(pl.col("rule")).alias("code"), "words"
         )
 
+    @cached_property
     def _word_bits(self) -> pl.DataFrame:
-        """``key``, ``rule``, ``lane``, ``bit``: the word's place among the rule's words, as a
-        bit of one of the 64-bit ``lane``s of a mask."""
+        """``kid`` (the word's place in :attr:`words`), ``rule``, ``lane``, ``bit``: the word's
+        place among the rule's words, as a bit of one of the 64-bit ``lane``s of a mask."""
         import polars as pl
 
         return pl.DataFrame(
             [
-                (key, rule, i // _LANE_BITS, 1 << (i % _LANE_BITS))
+                (self._kid[key], rule, i // _LANE_BITS, 1 << (i % _LANE_BITS))
                 for rule, r in enumerate(self.rules.values())
                 for i, key in enumerate(r.words)
             ],
-            schema={"key": pl.String, "rule": pl.UInt32, "lane": pl.UInt32, "bit": pl.UInt64},
+            schema={"kid": pl.UInt32, "rule": pl.UInt32, "lane": pl.UInt32, "bit": pl.UInt64},
             orient="row",
         )
 
@@ -822,14 +849,20 @@ class RuleSet:
             masks[i // _LANE_BITS] |= 1 << (i % _LANE_BITS)
         return masks
 
-    def _occurrences(self, texts: pl.Series) -> pl.DataFrame:
-        """``row``, ``word`` (as written), ``start``, ``end`` (bytes) and ``key`` (the word of the
-        rules) of every occurrence of every word, boundaries checked."""
+    def _occurrences(self, texts: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The word forms found and their occurrences, boundaries checked.
+
+        ``forms``: ``word`` (as written in the texts), ``kid`` (the word of the rules, by its
+        place in :attr:`words`) and ``chars``, one row per form, the row number being its
+        ``wid``. ``occ``: ``row``, ``wid``, ``kid``, ``start`` and ``end`` (bytes) of every
+        occurrence.
+        """
         import polars as pl
 
         words = list(self.words)
         occ = (
-            texts.to_frame()
+            _in_chunks(texts, pl.thread_pool_size())
+            .to_frame()
             .with_row_index("row")
             .select(
                 "row",
@@ -843,26 +876,41 @@ class RuleSet:
             .filter(pl.col("word").list.len() > 0)
             .explode("word", "start")
         )
-        keys = {w: fold_case(w) for w in occ["word"].unique().to_list()}
-        occ = occ.with_columns(
-            pl.col("start").cast(pl.Int64),
-            (pl.col("start") + pl.col("word").str.len_bytes()).cast(pl.Int64).alias("end"),
-            pl.col("word").replace_strict(keys, return_dtype=pl.String).alias("key"),
+        found = occ["word"].unique().sort().to_list()
+        forms = pl.DataFrame(
+            {
+                "word": found,
+                "kid": [self._kid[fold_case(w)] for w in found],
+                "chars": [len(w) for w in found],
+                "bytes": [len(w.encode()) for w in found],
+            },
+            schema={"word": pl.String, "kid": pl.UInt32, "chars": pl.Int64, "bytes": pl.Int64},
         )
-        left = [w for w in self.words if _is_alnum_ascii(w[0])]
-        right = [w for w in self.words if _is_alnum_ascii(w[-1])]
-        edged = pl.col("key").is_in(left + right)
+        wid = occ["word"].cast(pl.Enum(found)).to_physical().cast(pl.UInt32)
+        occ = pl.DataFrame(
+            [
+                occ["row"],
+                wid.alias("wid"),
+                forms["kid"].gather(wid),
+                occ["start"].cast(pl.Int64),
+                (occ["start"].cast(pl.Int64) + forms["bytes"].gather(wid)).alias("end"),
+            ]
+        )
+        forms = forms.drop("bytes")
+        left = [self._kid[w] for w in self.words if _is_alnum_ascii(w[0])]
+        right = [self._kid[w] for w in self.words if _is_alnum_ascii(w[-1])]
+        edged = pl.col("kid").is_in(left + right)
         checked = occ.filter(edged)
         if not checked.height:
-            return occ
+            return forms, occ
         checked = checked.with_columns(texts.gather(checked["row"]).cast(pl.Binary).alias("bytes"))
         alnum = pl.Series(_ASCII_ALNUM_BYTES, dtype=pl.Binary).implode()
         before = pl.col("bytes").bin.slice(pl.col("start") - 1, 1)
         after = pl.col("bytes").bin.slice(pl.col("end"), 1)
-        joined = (pl.col("key").is_in(left) & (pl.col("start") > 0) & before.is_in(alnum)) | (
-            pl.col("key").is_in(right) & after.is_in(alnum)
+        joined = (pl.col("kid").is_in(left) & (pl.col("start") > 0) & before.is_in(alnum)) | (
+            pl.col("kid").is_in(right) & after.is_in(alnum)
         )
-        return pl.concat([occ.filter(~edged), checked.filter(~joined).drop("bytes")])
+        return forms, pl.concat([occ.filter(~edged), checked.filter(~joined).drop("bytes")])
 
     def _verdict_frame(self, rows: list[tuple], lanes: int, leading: dict) -> pl.DataFrame:
         """A frame of verdict ``rows``: the ``leading`` columns, then ``report…`` (masks of the
@@ -896,19 +944,25 @@ class RuleSet:
         leading = {"rule": pl.UInt32} | {f"mask{lane}": pl.UInt64 for lane in range(lanes)}
         return self._verdict_frame(rows, lanes, leading)
 
-    def _pairwise_verdicts(
-        self, texts: pl.Series, occ: pl.DataFrame, pairs: pl.DataFrame
-    ) -> pl.DataFrame:
-        """:meth:`_near_verdicts` for rules whose ``near``/``seq`` have two arguments each,
-        column-wise: every occurrence of a first argument is paired with every occurrence of
-        the second in the same text, and the pairs in reach (in characters) make the words a
-        ``near``/``seq`` gives; the rule is then evaluated once per distinct outcome."""
+    @cached_property
+    def _near_args(self) -> pl.DataFrame:
+        """For the ``near``/``seq`` of the rules evaluated column-wise: ``rule``, ``node`` (its
+        place among the rule's ``near``/``seq``), ``arg``, ``kid`` (an alternative word of that
+        argument), ``index`` (the word's place among the rule's words), ``distance``,
+        ``ordered``."""
         import polars as pl
 
-        lanes = pairs.width - 2
-        args = pl.DataFrame(
+        return pl.DataFrame(
             [
-                (rule, node, arg, term.key, self._word_index[rule][term.key], n.distance, n.ordered)
+                (
+                    rule,
+                    node,
+                    arg,
+                    self._kid[term.key],
+                    self._word_index[rule][term.key],
+                    n.distance,
+                    n.ordered,
+                )
                 for rule in self._pairwise
                 for node, n in enumerate(self._nears[rule])
                 for arg, alts in enumerate(n.args)
@@ -918,15 +972,26 @@ class RuleSet:
                 "rule": pl.UInt32,
                 "node": pl.UInt64,
                 "arg": pl.UInt8,
-                "key": pl.String,
+                "kid": pl.UInt32,
                 "index": pl.UInt64,
                 "distance": pl.Int64,
                 "ordered": pl.Boolean,
             },
             orient="row",
         )
+
+    def _pairwise_verdicts(
+        self, texts: pl.Series, forms: pl.DataFrame, occ: pl.DataFrame, pairs: pl.DataFrame
+    ) -> pl.DataFrame:
+        """:meth:`_near_verdicts` for rules whose ``near``/``seq`` have two arguments each,
+        column-wise: every occurrence of a first argument is paired with every occurrence of
+        the second in the same text, and the pairs in reach (in characters) make the words a
+        ``near``/``seq`` gives; the rule is then evaluated once per distinct outcome."""
+        import polars as pl
+
+        lanes = pairs.width - 2
         spans = occ.join(pairs.select("row", "rule"), on=["row", "rule"]).join(
-            args, on=["rule", "key"]
+            self._near_args, on=["rule", "kid"]
         )
         first = (  # the distance counts characters: character offsets from the byte offsets
             texts.gather(spans["row"])
@@ -945,7 +1010,7 @@ class RuleSet:
             "distance",
             "ordered",
             first.alias("first"),
-            (first + spans["word"].str.len_chars()).alias("last"),
+            (first + forms["chars"].gather(spans["wid"])).alias("last"),
         )
         both = spans.filter(pl.col("arg") == 0).join(
             spans.filter(pl.col("arg") == 1).select(
@@ -1019,45 +1084,61 @@ class RuleSet:
         return self._verdict_frame(rows, lanes, {"row": pl.UInt32, "rule": pl.UInt32}).drop("exact")
 
     @staticmethod
-    def _reported_words(occ: pl.DataFrame, found: pl.DataFrame, lanes: int) -> pl.DataFrame:
+    def _reported_words(
+        forms: pl.Series, occ: pl.DataFrame, found: pl.DataFrame, lanes: int
+    ) -> pl.DataFrame:
         """``row``, ``rule``, ``words``: for each matching (row, rule) of ``found`` (with its
-        ``report…`` masks, ``nested``, and the number of ``hits`` and first ``word`` found), the
-        first occurrence of each reported word that lies inside no longer occurrence of another
-        reported word, in text order."""
+        ``pair`` key, ``report…`` masks, ``nested``, and the number of ``hits`` and the first
+        word form found, ``wid``: its place in ``forms``), the first occurrence of each
+        reported word that lies inside no longer occurrence of another reported word, in text
+        order."""
         import polars as pl
 
         # one occurrence found for the rule: it is the word to report
         single = found.filter(pl.col("hits") == 1).select(
-            "row", "rule", pl.concat_list("word").alias("words")
+            "row", "rule", pl.concat_list(pl.lit(forms).gather(pl.col("wid"))).alias("words")
         )
         found = found.filter(pl.col("hits") > 1)
+        _, row_rule = _pair_key()
         report = pl.lit(0, dtype=pl.UInt64)
         for lane in range(lanes):
             report = pl.when(pl.col("lane") == lane).then(pl.col(f"report{lane}")).otherwise(report)
         hits = (
             occ.lazy()
-            .join(found.lazy().drop("hits", "word"), on=["row", "rule"])
+            .select("pair", "kid", "wid", "start", "end", "lane", "bit")
+            .join(found.lazy().drop("row", "rule", "hits", "wid"), on="pair")
             .filter((pl.col("bit") & report) != 0)
             .collect()
             .lazy()
         )
-        spans = hits.filter("nested").select("row", "rule", "start", "end")
+        spans = hits.filter("nested").select("pair", "start", "end")
         inside = (
-            spans.join(spans, on=["row", "rule"], suffix="_outer")
+            spans.join(spans, on="pair", suffix="_outer")
             .filter(
                 (pl.col("start_outer") <= pl.col("start"))
                 & (pl.col("end") <= pl.col("end_outer"))
                 & (pl.col("end_outer") - pl.col("start_outer") > pl.col("end") - pl.col("start"))
             )
-            .select("row", "rule", "start", "end")
+            .select("pair", "start", "end")
             .unique()
         )
+        # in text order: by row and start (the rule need not be part of the order: each pair's
+        # rows keep it below); one integer key when it fits, quicker to sort than two
+        length = (occ["end"].max() or 0) + 1
+        by_row = occ["pair"].max() // 2**32 + 1
+        text_order = (
+            [(pl.col("pair") // 2**32) * length + pl.col("start")]
+            if by_row * length < 2**63
+            else ["pair", "start"]
+        )
         several = (
-            hits.join(inside, on=["row", "rule", "start", "end"], how="anti")
-            .sort("row", "rule", "start")
-            .unique(["row", "rule", "key"], keep="first", maintain_order=True)
-            .group_by("row", "rule", maintain_order=True)
-            .agg(pl.col("word").alias("words"))
+            hits.join(inside, on=["pair", "start", "end"], how="anti")
+            .sort(text_order)
+            .unique(["pair", "kid"], keep="first", maintain_order=True)
+            .select("pair", pl.lit(forms).gather(pl.col("wid")).alias("words"))
+            .group_by("pair", maintain_order=True)
+            .agg("words")
+            .select(*row_rule, "words")
             .collect()
         )
         return pl.concat([single, several])

@@ -190,45 +190,78 @@ def apply_topic_rules(utterances: pl.DataFrame, rules: Sequence[TopicRule]) -> p
     if not rules or utterances.height == 0:
         return empty("question_topics")
     kinds = sorted({k for r in rules for k in r.applies_to})
-    picked = (
-        utterances.filter(pl.col("kind").is_in(kinds))
-        .select(*_UTTERANCE_KEY, "kind", "text_norm")
-        .with_row_index("_row")
-        .with_columns(pl.col("kind").replace_strict(kinds, range(len(kinds))).alias("_kind"))
+    picked = utterances.select(*_UTTERANCE_KEY, "kind", "text_norm").filter(
+        pl.col("kind").is_in(kinds)
     )
-    # kinds with the same rules are matched together, each distinct text once; the topics
-    # found are joined back to every utterance of those kinds
+    # the table's order of the utterances (ties: kind, then input order); rows are referred to
+    # by their place ``_pos`` in it, and equal utterance keys share a ``_key`` number
+    order = picked.select(
+        pl.arg_sort_by(
+            *_UTTERANCE_KEY,
+            pl.col("kind").replace_strict(kinds, range(len(kinds))),
+            nulls_last=False,
+            maintain_order=True,
+        )
+    ).to_series()
+    ordered = picked.select(_UTTERANCE_KEY).gather(order)
+    ordered = ordered.with_columns(pl.struct(_UTTERANCE_KEY).rle_id().alias("_key"))
+    picked = picked.select("kind", "text_norm", order.arg_sort().alias("_pos"))
+    # kinds with the same rules are matched together, each distinct text once (at its first
+    # utterance, ``_first``); the topics found go to every utterance of those kinds with that text
     rule_sets: dict[tuple[str, ...], list[str]] = {}
     for kind in kinds:
         rule_sets.setdefault(tuple(r.code for r in rules if kind in r.applies_to), []).append(kind)
     by_code = {r.code: r.rule for r in rules}
+    topic_rank = {code: i for i, code in enumerate(sorted(by_code))}  # the table's topic order
     parts: list[pl.DataFrame] = []
     for codes, same in rule_sets.items():
-        part = picked.filter(pl.col("kind").is_in(same))
-        if part.height == 0 or not codes:
+        if not codes:
             continue
-        distinct = part["text_norm"].unique().drop_nulls()  # (any order: sorted below)
-        matches = RuleSet({code: by_code[code] for code in codes}).match_frame(distinct)
-        if not matches.height:
-            continue
-        found_frame = matches.select(
-            distinct.gather(matches["row"]).alias("text_norm"),
-            pl.col("rule").alias("_topic_order"),
+        part = picked.filter(pl.col("kind").is_in(same)).with_columns(
+            pl.col("_pos").min().over("text_norm").alias("_first")
+        )
+        texts = part.filter(pl.col("_pos") == pl.col("_first"))
+        rule_set = _rule_set(tuple((code, by_code[code].expression) for code in codes))
+        matches = rule_set.match_frame(texts["text_norm"])
+        ranks = pl.Series([topic_rank[code] for code in rule_set.rules], dtype=pl.UInt32)
+        coded = matches.select(
+            texts["_pos"].gather(matches["row"]),
             pl.col("code").alias("topic"),
+            pl.lit(ranks).gather(pl.col("rule")).alias("_topic"),
             pl.col("words").list.join(MATCHED_SEPARATOR).alias("matched"),
         )
-        parts.append(part.join(found_frame, on="text_norm", how="inner"))
-    if not parts:
+        parts.append(coded)
+        copies = part.filter(pl.col("_pos") != pl.col("_first")).select("_first", "_pos")
+        if copies.height:
+            parts.append(
+                coded.rename({"_pos": "_first"}).join(copies, on="_first").select(coded.columns)
+            )
+    found = pl.concat(parts, how="vertical") if parts else pl.DataFrame()
+    if not found.height:
         return empty("question_topics")
     schema = empty("question_topics").schema
-    # the table's sort keys, ties in utterance order then rule order
-    keys = [*SORT_KEYS.get("question_topics", ()), "_kind", "_row", "_topic_order"]
+    # the table's sort keys (SORT_KEYS: the utterance key, then topic), ties in utterance order;
+    # when no two utterances share a key (the usual case) ``_pos`` orders as ``_key`` does, and
+    # one integer key is quicker to sort on
+    if ordered["_key"].max() == ordered.height - 1:
+        found = found.sort(pl.col("_pos").cast(pl.UInt64) * len(topic_rank) + pl.col("_topic"))
+    else:
+        found = found.with_columns(ordered["_key"].gather(found["_pos"]))
+        found = found.sort("_key", "_topic", "_pos")
     return (
-        pl.concat(parts, how="vertical")
-        .sort(keys, nulls_last=False)
+        ordered.select(_UTTERANCE_KEY)
+        .gather(found["_pos"])
+        .with_columns(found["topic"], found["matched"])
         .select(list(schema))
         .cast(dict(schema))
     )
+
+
+@lru_cache(maxsize=8)
+def _rule_set(rules: tuple[tuple[str, str], ...]) -> RuleSet:
+    """The rules (code, expression) as a :class:`RuleSet`, kept for the next call (the build
+    codes topics chunk by chunk)."""
+    return RuleSet(dict(rules))
 
 
 def code_topics(utterances: pl.DataFrame, reference_dir: Path | None = None) -> pl.DataFrame:
