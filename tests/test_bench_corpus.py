@@ -253,3 +253,35 @@ def test_benchmark_runner_smoke(tmp_path: Path):
     assert targets["peak memory at 6 meetings"]["met"] is None  # stated for 10,000
     text = run.table(result)
     assert "targets:" in text and "import analysis" in text
+
+
+def test_tree_memory_counts_a_child_process_at_the_same_moment():
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from analysis.bench.run import TreeMemory
+
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; x = bytearray(96 << 20); print(1); time.sleep(5)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert child.stdout.readline().strip() == b"1"  # the child holds its 96 MB now
+        alone = TreeMemory(child.pid).sample()
+        with_parent = TreeMemory(os.getpid()).sample()
+    finally:
+        child.kill()
+        child.wait()
+    assert alone is not None and alone >= 96
+    assert with_parent >= alone + 10  # this process's own memory is added
+    tree = TreeMemory(os.getpid(), interval=0.01)
+    tree.start()
+    time.sleep(0.05)
+    tree.stop()
+    assert tree.peak_mb is not None and tree.peak_mb < with_parent

