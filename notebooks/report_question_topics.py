@@ -35,9 +35,9 @@ from IPython.display import Markdown, display
 
 from analysis import charts
 from analysis import report_helpers as rh
-from analysis.schema import COUNCIL_ROLES
 from analysis.crosstab import independence_test, topic_by
 from analysis.report_helpers import ReportParameterError, markdown_table, md
+from analysis.schema import COUNCIL_ROLES
 from analysis.words import kwic, kwic_count, term_frequencies, token_cache_dir
 
 if examples < 1 or top_terms < 0:

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from analysis.crosstab import (
+    chi2_sf,
     fisher_exact_2x2,
     independence_test,
     topic_by,
@@ -131,8 +132,9 @@ def test_monte_carlo_is_deterministic_and_close_to_exact():
     assert mc["p_value"] == pytest.approx(exact["p_value"], abs=0.006)
     other = independence_test(table, exact_limit=0, seed=1)
     assert other["p_value"] == pytest.approx(exact["p_value"], abs=0.006)
-    # p = (1 + hits) / (B + 1): never zero
-    strong = independence_test([[30, 0, 0], [0, 30, 0], [0, 0, 30]], exact_limit=0)
+    # p = (1 + hits) / (B + 1): never zero (one small row keeps it off the asymptotic test)
+    strong = independence_test([[30, 0, 0], [0, 30, 0], [0, 0, 30], [1, 1, 1]], exact_limit=0)
+    assert strong["method"] == "monte_carlo_permutation_chi2"
     assert strong["p_value"] == pytest.approx(1 / 20_001)
 
 
@@ -143,6 +145,68 @@ def test_large_tables_fall_back_to_monte_carlo():
     assert res["method"] == "monte_carlo_permutation_chi2"
     assert 0 < res["p_value"] <= 1
     assert res["shape"] == (12, 6)
+
+
+@pytest.mark.parametrize(
+    ("x", "dof", "p"),
+    [
+        (3.841458820694124, 1, 0.05),
+        (5.991464547107979, 2, 0.05),
+        (18.307038053275146, 10, 0.05),
+        (6.634896601021214, 1, 0.01),
+        (1.0, 1, math.erfc(math.sqrt(0.5))),  # one dof: P(|Z| >= 1)
+        (2.0, 2, math.exp(-1.0)),  # two dof: exp(-x/2)
+        (7.0, 2, math.exp(-3.5)),
+        (100.0, 50, 3.4549e-05),
+        (0.5, 30, 1.0),
+    ],
+)
+def test_chi2_sf_known_values(x, dof, p):
+    assert chi2_sf(x, dof) == pytest.approx(p, rel=1e-4, abs=1e-12)
+
+
+def test_chi2_sf_edges():
+    assert chi2_sf(0.0, 3) == 1.0 and chi2_sf(-1.0, 1) == 1.0
+    assert 0 <= chi2_sf(1000.0, 2) < 1e-200
+    assert chi2_sf(1000.0, 2) == pytest.approx(math.exp(-500))
+    with pytest.raises(ValueError):
+        chi2_sf(1.0, 0)
+    # decreasing in x, increasing in dof
+    xs = [0.1, 1, 2, 5, 10, 20, 40]
+    assert all(chi2_sf(a, 4) > chi2_sf(b, 4) for a, b in itertools.pairwise(xs))
+    assert all(chi2_sf(8.0, k) < chi2_sf(8.0, k + 1) for k in range(1, 30))
+
+
+def test_asymptotic_chi2_when_every_expected_count_is_at_least_5():
+    # smallest expected count exactly 5 (margins 20, 20 × 10, 10, 20): the asymptotic test
+    table = [[4, 6, 10], [6, 4, 10]]
+    res = independence_test(table)
+    assert res["min_expected"] == 5.0 and res["method"] == "asymptotic_chi2"
+    assert res["chi2"] == pytest.approx(0.8) and res["dof"] == 2
+    assert res["p_value"] == pytest.approx(math.exp(-0.4))
+    assert res["permutations"] is None and res["warning"] is None
+    # one expected count just below 5: the permutation test
+    below = independence_test([[4, 6, 10], [6, 4, 9]])
+    assert below["min_expected"] < 5 and below["method"] == "exact_permutation_chi2"
+    # 2×2 keeps Fisher's exact test however large the counts
+    assert independence_test([[60, 40], [40, 60]])["method"] == "fisher_exact"
+
+
+def test_asymptotic_chi2_is_close_to_the_permutation_test_on_large_counts():
+    table = [[40, 25, 30], [20, 35, 30], [25, 30, 45]]
+    res = independence_test(table)
+    assert res["method"] == "asymptotic_chi2" and res["dof"] == 4
+    assert res["p_value"] == pytest.approx(chi2_sf(res["chi2"], 4))
+    mc = independence_test(table, exact_limit=0)  # what the old rule gave; Monte Carlo here
+    assert res["p_value"] == pytest.approx(mc["p_value"], abs=0.01)
+
+
+def test_asymptotic_chi2_method_sentence():
+    from analysis import report_helpers as rh
+
+    text = rh.describe_test_ja(independence_test([[40, 25, 30], [20, 35, 30], [25, 30, 45]]))
+    assert "カイ二乗検定（すべてのセルの期待度数が5以上のため、漸近分布による p値）" in text
+    assert "並べ替え検定" not in text and "期待度数が5未満" not in text
 
 
 # ---------------------------------------------------------------------------- input handling

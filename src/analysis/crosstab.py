@@ -6,10 +6,12 @@ fiscal year), the distinct utterances that carry the topic in a deliberation of 
 
 - 2×2: Fisher's exact test (two-sided: the tables with the same margins that are no more probable
   than the one observed), computed with integers, so exactly;
-- r×c: the permutation distribution of Pearson's chi-square given both margins — enumerated
-  exactly when there are few enough tables, otherwise sampled (Monte Carlo, ``permutations``
-  tables drawn with a fixed seed, so the p-value is reproducible), like R's
-  ``chisq.test(simulate.p.value = TRUE)``.
+- r×c with every expected count at least 5 (Cochran's rule): Pearson's chi-square against its
+  asymptotic chi-square distribution with (r-1)(c-1) degrees of freedom;
+- r×c with any expected count below 5: the permutation distribution of Pearson's chi-square
+  given both margins — enumerated exactly when there are few enough tables, otherwise sampled
+  (Monte Carlo, ``permutations`` tables drawn with a fixed seed, so the p-value is
+  reproducible), like R's ``chisq.test(simulate.p.value = TRUE)``.
 
 Counting caveats, also noted in the result's ``warning`` where they apply: one utterance may
 carry several topics, and a deliberation may cover 諮問 of several categories or departments, so
@@ -30,6 +32,7 @@ import polars as pl
 
 __all__ = [
     "BY_CHOICES",
+    "chi2_sf",
     "fisher_exact_2x2",
     "independence_test",
     "topic_by",
@@ -167,7 +170,11 @@ def independence_test(
     ``table``: a polars frame (non-numeric columns are labels, numeric columns are counts), or a
     list of lists / array of counts. Rows and columns that are all zero are dropped first.
 
-    Returns a dict: ``method`` (``fisher_exact``, ``exact_permutation_chi2``,
+    2×2 tables get Fisher's exact test; larger ones the asymptotic chi-square p-value when every
+    expected count is at least 5, else the exact permutation test when there are at most
+    ``exact_limit`` tables with the margins, else the Monte Carlo one.
+
+    Returns a dict: ``method`` (``fisher_exact``, ``asymptotic_chi2``, ``exact_permutation_chi2``,
     ``monte_carlo_permutation_chi2`` or ``not_testable``), ``statistic`` and
     ``statistic_name`` (the sample odds ratio for Fisher, else Pearson's chi-square),
     ``chi2``, ``dof``, ``p_value`` (None when not testable), ``n``, ``shape`` (after dropping),
@@ -221,6 +228,8 @@ def independence_test(
     if (r, c) == (2, 2):
         p, odds = fisher_exact_2x2(obs)
         result.update(method="fisher_exact", p_value=p, statistic=odds, statistic_name="odds_ratio")
+    elif expected.min() >= 5:
+        result.update(method="asymptotic_chi2", p_value=chi2_sf(chi2, result["dof"]))
     else:
         p_exact = _exact_chi2_p(obs, expected, chi2, exact_limit)
         if p_exact is not None:
@@ -290,6 +299,55 @@ def fisher_exact_2x2(obs) -> tuple[float, float]:
     p = Fraction(sum(w for w in weights.values() if w <= observed), math.comb(n, c1))
     odds = (a * d) / (b * c) if b * c else (math.nan if a * d == 0 else math.inf)
     return min(1.0, float(p)), odds
+
+
+def chi2_sf(x: float, dof: int) -> float:
+    """P(X >= x) for X chi-square distributed with ``dof`` degrees of freedom: the regularized
+    upper incomplete gamma function Q(dof/2, x/2) (Numerical Recipes' ``gammq``)."""
+    if dof < 1:
+        raise ValueError(f"degrees of freedom must be at least 1; got {dof}")
+    if x <= 0:
+        return 1.0
+    a, z = dof / 2, x / 2
+    return 1.0 - _gamma_p_series(a, z) if z < a + 1 else _gamma_q_fraction(a, z)
+
+
+_GAMMA_EPS = 1e-15
+_GAMMA_ITERATIONS = 10_000
+
+
+def _gamma_p_series(a: float, z: float) -> float:
+    """Regularized lower incomplete gamma P(a, z) by its series (converges fast for z < a + 1)."""
+    term = total = 1.0 / a
+    for k in range(1, _GAMMA_ITERATIONS):
+        term *= z / (a + k)
+        total += term
+        if abs(term) < abs(total) * _GAMMA_EPS:
+            break
+    return min(1.0, total * math.exp(-z + a * math.log(z) - math.lgamma(a)))
+
+
+def _gamma_q_fraction(a: float, z: float) -> float:
+    """Regularized upper incomplete gamma Q(a, z) by its continued fraction (modified Lentz;
+    converges fast for z >= a + 1)."""
+    tiny = 1e-300
+    b = z + 1.0 - a
+    c = 1.0 / tiny
+    d = 1.0 / b
+    h = d
+    for i in range(1, _GAMMA_ITERATIONS):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1.0 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < _GAMMA_EPS:
+            break
+    return max(0.0, math.exp(-z + a * math.log(z) - math.lgamma(a)) * h)
 
 
 # Relative tolerance when comparing a table's chi-square to the observed one (ties are counted).

@@ -1083,6 +1083,7 @@ def topic_examples(
 # -- the independence test in plain Japanese --------------------------------------------------
 _METHOD_JA = {
     "fisher_exact": "フィッシャーの正確確率検定（2×2 の表で、周辺度数を固定したときの正確な確率）",
+    "asymptotic_chi2": "カイ二乗検定（すべてのセルの期待度数が5以上のため、漸近分布による p値）",
     "exact_permutation_chi2": (
         "並べ替え検定（周辺度数が同じになるすべての表を数え上げ、"
         "カイ二乗値が観測値以上になる確率を正確に計算）"
