@@ -105,6 +105,23 @@ def test_flags_null_group_and_empty():
     assert flag_sensitive_items(items(), SENSITIVE.head(0)).height == 0
 
 
+def test_flags_every_row_of_a_repeated_item_or_group():
+    """Patterns are searched once per distinct item and group: each row still gets its flags."""
+    rows = [
+        _item(f"m{i}-ア", "ア", item, i, group, mid=f"m{i}")
+        for i, (item, group) in enumerate(
+            [("口座番号", None), ("氏名", "ＤＶ関係"), ("口座番号", "ＤＶ関係"), ("氏名", None)], 1
+        )
+    ]
+    fl = flag_sensitive_items(to_frame("personal_data_items", rows), SENSITIVE)
+    assert fl.select("consultation_id", "label_ja", "matched_in").rows() == [
+        ("m1-ア", "口座情報", "item"),
+        ("m2-ア", "DV被害", "item_group"),  # full-width group normalised
+        ("m3-ア", "口座情報", "item"),
+        ("m3-ア", "DV被害", "item_group"),
+    ]
+
+
 def test_sensitive_summary():
     s = sensitive_summary(flag_sensitive_items(items(), SENSITIVE))
     got = {r["label_ja"]: (r["count"], r["consultations"]) for r in s.iter_rows(named=True)}

@@ -112,33 +112,39 @@ def flag_sensitive_items(
     if personal_data_items.height == 0 or patterns.height == 0:
         return pl.DataFrame(schema=_FLAG_SCHEMA)
     plist = patterns["pattern"].to_list()
-    rows = personal_data_items.with_row_index("_row").with_columns(
-        _in_item=pl.col("item_norm").str.extract_many(plist, overlapping=True),  # NFKC already
-        _in_group=pl.col("item_group")
-        .str.normalize("NFKC")
-        .str.extract_many(plist, overlapping=True),
-    )
-    by_item = (
-        rows.select("_row", pattern="_in_item")
-        .explode("pattern")
-        .drop_nulls("pattern")
-        .with_columns(matched_in=pl.lit("item"))
-    )
-    by_group = (
-        rows.select("_row", pattern="_in_group")
-        .explode("pattern")
-        .drop_nulls("pattern")
-        .with_columns(matched_in=pl.lit("item_group"))
+    rows = personal_data_items.with_row_index("_row")
+    by_item = _rows_matching(rows, "item_norm", pl.col("item_norm"), plist, "item")  # NFKC already
+    by_group = _rows_matching(
+        rows, "item_group", pl.col("item_group").str.normalize("NFKC"), plist, "item_group"
     )
     return (
         pl.concat([by_item, by_group])
         .join(patterns.with_row_index("_p"), on="pattern", how="inner")
         .sort("_row", "matched_in", "_p")  # "item" sorts before "item_group"
         .unique(["_row", "label_ja"], keep="first", maintain_order=True)
-        .join(rows.drop("_in_item", "_in_group"), on="_row", how="inner")
+        .join(rows, on="_row", how="inner")
         .sort("_row", "_p")
         .select(list(_FLAG_SCHEMA))
         .cast(_FLAG_SCHEMA)
+    )
+
+
+def _rows_matching(
+    rows: pl.DataFrame, column: str, text: pl.Expr, patterns: list[str], matched_in: str
+) -> pl.DataFrame:
+    """(_row, pattern, matched_in) for each pattern found in ``text`` (an expression of
+    ``column``), overlaps included; the patterns are searched once per distinct value of
+    ``column`` (items repeat across 諮問), not once per row."""
+    found = (
+        rows.select(pl.col(column).unique())
+        .with_columns(pattern=text.str.extract_many(patterns, overlapping=True))
+        .explode("pattern")
+        .drop_nulls("pattern")
+    )
+    return (
+        rows.select("_row", column)
+        .join(found, on=column, how="inner")
+        .select("_row", "pattern", matched_in=pl.lit(matched_in))
     )
 
 

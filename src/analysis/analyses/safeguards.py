@@ -261,14 +261,12 @@ def topic_safeguard_coverage(
             _first_line=pl.col("source_line").min(),
         )
     )
-    stated = (
-        safeguards.join(raised.select(*GROUP_KEY).unique(), on=list(GROUP_KEY), how="semi")
-        .group_by(*GROUP_KEY)
-        .agg(
-            stated_measures=pl.col("measure")
-            .filter(pl.col("measure") != UNCLASSIFIED)
-            .unique(maintain_order=True)
-        )
+    # every deliberation's measures (the left join below keeps those raising a topic): cheaper
+    # than first restricting the statements to those deliberations
+    stated = safeguards.group_by(*GROUP_KEY).agg(
+        stated_measures=pl.col("measure")
+        .filter(pl.col("measure") != UNCLASSIFIED)
+        .unique(maintain_order=True)
     )
     empty_list = pl.lit([], pl.List(pl.String))
     out = (
