@@ -133,8 +133,9 @@ def test_matched_words_ordered_by_first_appearance(rules):
 
 
 # ---------------------------------------------------------------------------- code_topics
-def _utterances(rows: list[tuple]) -> pl.DataFrame:
-    """Utterances from (deliberation_group, seq, kind, text) with the other columns filled."""
+def _utterances(rows: list[tuple], *, sort: bool = True) -> pl.DataFrame:
+    """Utterances from (deliberation_group, seq, kind, text) with the other columns filled
+    (``sort=False``: in the order given)."""
     return to_frame(
         "utterances",
         [
@@ -151,6 +152,7 @@ def _utterances(rows: list[tuple]) -> pl.DataFrame:
             )
             for i, (g, seq, kind, text) in enumerate(rows)
         ],
+        sort=sort,
     )
 
 
@@ -212,24 +214,7 @@ def test_code_topics_gives_every_utterance_its_topics_in_table_order(tmp_path):
         ("イ", 2, "question", "カメラを委託する。"),
         ("ア", 1, "procedural", "録画は不要。"),
     ]
-    u = to_frame(
-        "utterances",
-        [
-            dict(
-                meeting_id="tama-2021-01",
-                deliberation_group=g,
-                seq=seq,
-                speaker_label="委 員",
-                speaker_role="member",
-                kind=kind,
-                text=text,
-                text_norm=to_norm(text),
-                source_line=10 + i,
-            )
-            for i, (g, seq, kind, text) in enumerate(rows)
-        ],
-        sort=False,
-    )
+    u = _utterances(rows, sort=False)
     rules = load_topic_rules(tmp_path / "topic_rules.yml")
     kinds = sorted({k for r in rules for k in r.applies_to})
     expected = sorted(
