@@ -13,8 +13,6 @@ import polars as pl
 
 from analysis.tables import empty
 
-# Roles whose turns are the council's own (members and the chair), as opposed to departments.
-
 # The key of one deliberation: a group of 諮問 deliberated together in one meeting.
 GROUP_KEY = ("meeting_id", "deliberation_group")
 
