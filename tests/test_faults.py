@@ -161,7 +161,8 @@ KILL_MOMENTS = {
     # name: (condition on the output folder, extra delay after it holds)
     "parsing": ("workers", 0.3),
     "staging_created": ("staging", 0.0),
-    "serialising": ("staging", 0.4),
+    # well inside the write stage, which now takes about half a second on the test corpus
+    "serialising": ("staging", 0.1),
     "objects_moved": ("object", 0.0),
     "committed": ("manifest", 0.0),
 }
