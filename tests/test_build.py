@@ -182,6 +182,24 @@ def test_changed_raw_file_is_named(raw_copy, tmp_path):
         build(raw_copy, tmp_path / "out", progress=False, workers=1)
 
 
+def test_changed_raw_file_that_no_longer_parses_is_named_as_changed(raw_copy, tmp_path):
+    """The build compares the hash its reader computes; a file that fails to parse is hashed
+    separately, so the message still says what happened to it (even with --skip-invalid)."""
+    (raw_copy / SEED_NAME).write_bytes(b"")
+    for skip in (False, True):
+        with pytest.raises(BuildError, match=f"{SEED_NAME}: changed since it was recorded"):
+            build(raw_copy, tmp_path / "out", progress=False, workers=1, skip_invalid=skip)
+
+
+def test_changed_raw_file_is_named_by_a_parallel_build(raw_copy, tmp_path):
+    text = (raw_copy / SEED_NAME).read_bytes()
+    (raw_copy / "other.txt").write_bytes(text.replace("第9回".encode(), "第10回".encode()))
+    (raw_copy / SEED_NAME).write_bytes(text + b"\n")
+    with pytest.raises(BuildError, match=f"{SEED_NAME}: changed since it was recorded"):
+        build(raw_copy, tmp_path / "out", progress=False, workers=2)
+    assert not (tmp_path / "out" / "MANIFEST.json").exists()
+
+
 def test_same_meeting_twice_is_reported_not_counted(raw_copy, tmp_path):
     text = (raw_copy / SEED_NAME).read_text(encoding="utf-8")
     (raw_copy / "copy_in_cp932.txt").write_bytes(text.encode("cp932"))

@@ -304,10 +304,10 @@ def test_interrupt_inside_duckdb_is_a_keyboard_interrupt(tmp_path, monkeypatch):
     tables = tables_via_manifest(out)
     changed = {**tables, "meetings": tables["meetings"].with_columns(pl.lit("x").alias("venue"))}
 
-    def interrupted(path, parquet_files):
+    def interrupted(con, table, parquet):
         raise RuntimeError("Query interrupted")
 
-    monkeypatch.setattr(store, "_build_duckdb", interrupted)
+    monkeypatch.setattr(store, "_load_duckdb_table", interrupted)
     with pytest.raises(KeyboardInterrupt):
         store.write_datasets(changed, out)
     assert published(out) == before and store.verify(out) == [] and staging(out) == []

@@ -505,3 +505,80 @@ def test_xlsx_sheets_header_dates_and_lists(tmp_path: Path) -> None:
     assert votes["D2"].value is True
     votes_csv = (tmp_path / "excel" / "votes.csv").read_bytes().decode("utf-8-sig")
     assert votes_csv.splitlines()[1] == "r03-01,答申案の承認,2021-03-01 14:30:00,true"
+
+
+# ---------------------------------------------------------------------------- DatasetWriter
+def test_dataset_writer_gives_the_set_write_datasets_gives(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    tables = make_tables(1)
+    write_datasets({"speakers": tables["speakers"], "meetings": tables["meetings"]}, a)
+    with store.DatasetWriter(b) as writer:
+        writer.add("meetings", tables["meetings"])
+        writer.add("speakers", store.ParquetTable.of(tables["speakers"]))
+        with pytest.raises(ValueError, match="not the tables added"):
+            writer.commit(["speakers"])
+        report = writer.commit(["speakers", "meetings"])
+    assert read_manifest(b)["tables"] == ["speakers", "meetings"]
+    assert snapshot(a) == snapshot(b)
+    assert report.written == ["council.duckdb", "meetings.parquet", "speakers.parquet"]
+    assert staging_dirs(b) == [] and store._lock_key(b) not in store._HELD
+
+
+@pytest.mark.parametrize("changed_first", [False, True])
+def test_duckdb_file_holds_every_table_when_only_some_changed(
+    tmp_path: Path, changed_first: bool
+) -> None:
+    """Loads of unchanged tables are put off (the old DuckDB file may be kept); once a table
+    differs they must all be loaded, whatever the order."""
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    write_datasets(make_tables(1), out)
+    changed = make_tables(1)
+    changed["speakers"] = changed["speakers"].with_columns(pl.col("turns").fill_null(1))
+    order = ["speakers", "meetings"] if changed_first else ["meetings", "speakers"]
+    with store.DatasetWriter(out) as writer:
+        for name in order:
+            writer.add(name, changed[name])
+        writer.commit(["meetings", "speakers"])
+    write_datasets(changed, fresh)
+    assert duckdb_content_digest(out / "council.duckdb") == duckdb_content_digest(
+        fresh / "council.duckdb"
+    )
+    with duckdb.connect(str(out / "council.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT turns FROM speakers ORDER BY turns").fetchall() == [
+            (1,),
+            (3,),
+        ]
+    assert verify(out) == []
+
+
+def test_leaving_the_writer_without_commit_keeps_the_old_set(tmp_path: Path) -> None:
+    write_datasets(make_tables(1), tmp_path, excel=True)
+    before = snapshot(tmp_path)
+    mtimes = {rel: (tmp_path / rel).stat().st_mtime_ns for rel in before}
+    with (
+        pytest.raises(RuntimeError, match="stopped"),
+        store.DatasetWriter(tmp_path, excel=True) as writer,
+    ):
+        for name, df in make_tables(2).items():
+            writer.add(name, df)  # the DuckDB thread is loading these meanwhile
+        raise RuntimeError("stopped")
+    _assert_old_set_intact(tmp_path, before, mtimes)
+    assert store._lock_key(tmp_path) not in store._HELD
+
+
+def test_duckdb_error_in_the_background_is_a_one_line_output_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_datasets(make_tables(1), tmp_path)
+    before = snapshot(tmp_path)
+    mtimes = {rel: (tmp_path / rel).stat().st_mtime_ns for rel in before}
+
+    def full(con: object, table: str, parquet: Path) -> None:
+        raise duckdb.IOException("Could not write file: No space left on device")
+
+    monkeypatch.setattr(store, "_load_duckdb_table", full)
+    with pytest.raises(OutputError) as info:
+        write_datasets(make_tables(2), tmp_path)
+    message = str(info.value)
+    assert "\n" not in message and "council.duckdb" in message and "disk full" in message
+    _assert_old_set_intact(tmp_path, before, mtimes)

@@ -74,21 +74,39 @@ def raw_files(raw_dir: Path) -> list[Path]:
 def verify(raw_dir: Path, files: list[Path]) -> list[str]:
     """Check the hashes in sources.csv. Raise on a changed or missing file; return notes on
     files that are not listed (they are built, with an info diagnostic)."""
+    recorded, unlisted = check_listed(raw_dir, files)
+    for name, sha256 in recorded.items():
+        check_hash(raw_dir, name, sha256_of(raw_dir / name), sha256)
+    return unlisted
+
+
+def check_listed(raw_dir: Path, files: list[Path]) -> tuple[dict[str, str], list[str]]:
+    """The part of :func:`verify` that reads no file: raise if a listed file is missing.
+
+    Returns (the recorded sha256 of each listed file that has one, the files not listed); the
+    build compares each hash with the one it computes anyway as it reads the file
+    (:func:`check_hash`), instead of reading every file twice.
+    """
     sources = read_sources(raw_dir)
-    rel = {p.relative_to(raw_dir).as_posix(): p for p in files}
-    for name, src in sources.items():
-        if name not in rel:
+    rel = [p.relative_to(raw_dir).as_posix() for p in files]
+    present = set(rel)
+    for name in sources:
+        if name not in present:
             raise SourcesError(
                 f"{raw_dir / name}: listed in sources.csv but missing from the raw folder"
             )
-        actual = sha256_of(rel[name])
-        if src.sha256 and actual != src.sha256:
-            raise SourcesError(
-                f"{raw_dir / name}: changed since it was recorded in sources.csv "
-                f"(sha256 {actual[:12]}…, recorded {src.sha256[:12]}…); raw files are never "
-                "edited — add a new version as a new file with its own row"
-            )
-    return [name for name in rel if name not in sources]
+    recorded = {name: src.sha256 for name, src in sources.items() if src.sha256}
+    return recorded, [name for name in rel if name not in sources]
+
+
+def check_hash(raw_dir: Path, name: str, actual: str, recorded: str) -> None:
+    """Raise :class:`SourcesError` if the file ``name`` no longer has its recorded sha256."""
+    if actual != recorded:
+        raise SourcesError(
+            f"{raw_dir / name}: changed since it was recorded in sources.csv "
+            f"(sha256 {actual[:12]}…, recorded {recorded[:12]}…); raw files are never "
+            "edited — add a new version as a new file with its own row"
+        )
 
 
 def add_source(

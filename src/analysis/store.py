@@ -75,6 +75,7 @@ __all__ = [
     "LIST_SEPARATOR",
     "MANIFEST_NAME",
     "BuildLock",
+    "DatasetWriter",
     "OutputError",
     "ParquetTable",
     "WriteReport",
@@ -489,20 +490,85 @@ def _duckdb_source_digest(parquet_entries: list[tuple[str, str]], duckdb_version
     return _sha256_bytes(payload.encode("utf-8"))
 
 
-def _build_duckdb(path: Path, parquet_files: list[tuple[str, Path]]) -> None:
-    import duckdb
+def _load_duckdb_table(con: Any, table: str, parquet: Path) -> None:
+    """Create ``table`` in the DuckDB connection ``con`` from a staged parquet file."""
+    literal = str(parquet).replace("'", "''")
+    con.execute(f"CREATE TABLE \"{table}\" AS SELECT * FROM read_parquet('{literal}')")
 
-    # One thread: each of DuckDB's threads would start row groups of its own; on one the file
-    # is built about twice as fast and is half the size (measured at 10,000 meetings).
-    con = duckdb.connect(str(path), config={"threads": 1})
-    try:
-        for table, parquet in parquet_files:
-            literal = str(parquet).replace("'", "''")
-            con.execute(f"CREATE TABLE \"{table}\" AS SELECT * FROM read_parquet('{literal}')")
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-    _fsync_file(path)
+
+class _DuckDBBuilder:
+    """Builds a DuckDB file from staged parquet files in a background thread, a table at a time.
+
+    DuckDB releases the GIL while it loads, so the file is built while the caller makes and
+    serialises its next table. One DuckDB thread: each of DuckDB's threads would start row groups
+    of its own; on one the file is built about twice as fast and is half the size (measured at
+    10,000 meetings). Errors surface from :meth:`finish` (or the next :meth:`add`);
+    :meth:`abort` interrupts the load and waits for the thread.
+    """
+
+    def __init__(self, path: Path) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.path = path
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="duckdb-build")
+        self._futures: list[Any] = []
+        self._con: Any = None
+        self._stopping = False
+
+    def add(self, table: str, parquet: Path) -> None:
+        self._raise_failed()
+        self._futures.append(self._pool.submit(self._load, table, parquet))
+
+    def finish(self) -> str:
+        """Wait for every table, checkpoint, close and fsync the file; its content digest."""
+        self._futures.append(self._pool.submit(self._close))
+        try:
+            for future in self._futures:
+                future.result()
+        finally:
+            self._pool.shutdown(wait=True)
+        return duckdb_content_digest(self.path)
+
+    def abort(self) -> None:
+        """Stop loading (interrupting a running statement) and wait for the thread."""
+        self._stopping = True
+        for future in self._futures:
+            future.cancel()
+        con = self._con
+        if con is not None:
+            with contextlib.suppress(Exception):
+                con.interrupt()
+        self._pool.shutdown(wait=True)
+        if self._con is not None:
+            with contextlib.suppress(Exception):
+                self._con.close()
+            self._con = None
+
+    def _raise_failed(self) -> None:
+        for future in self._futures:
+            if future.done() and not future.cancelled() and future.exception() is not None:
+                future.result()
+
+    def _load(self, table: str, parquet: Path) -> None:
+        if self._stopping:
+            return
+        if self._con is None:
+            import duckdb
+
+            self._con = duckdb.connect(str(self.path), config={"threads": 1})
+        _load_duckdb_table(self._con, table, parquet)
+
+    def _close(self) -> None:
+        if self._con is None:  # no table: still a valid (empty) file
+            import duckdb
+
+            self._con = duckdb.connect(str(self.path), config={"threads": 1})
+        con, self._con = self._con, None
+        try:
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        _fsync_file(self.path)
 
 
 def duckdb_content_digest(path: Path) -> str:
@@ -673,25 +739,7 @@ def _clean_stale(out_dir: Path) -> None:
                 tmp.unlink()
 
 
-def _validate(
-    tables: Mapping[str, pl.DataFrame | ParquetTable],
-    duckdb_name: str,
-    metadata: Mapping[str, str] | None,
-) -> None:
-    import polars as pl
-
-    if not tables:
-        raise ValueError("write_datasets needs at least one table")
-    seen: set[str] = set()
-    for name, df in tables.items():
-        if not isinstance(name, str) or not _TABLE_NAME.match(name):
-            raise ValueError(f"table name {name!r} must match {_TABLE_NAME.pattern}")
-        folded = name.lower()[:31]
-        if folded in seen:
-            raise ValueError(f"table name {name!r} clashes with another (case or 31-char limit)")
-        seen.add(folded)
-        if not isinstance(df, (pl.DataFrame, ParquetTable)):
-            raise TypeError(f"table {name!r} is a {type(df).__name__}, not a polars DataFrame")
+def _validate_options(duckdb_name: str, metadata: Mapping[str, str] | None) -> None:
     if (
         not _FILE_NAME.match(duckdb_name)
         or duckdb_name.endswith(".parquet")
@@ -703,10 +751,17 @@ def _validate(
             raise TypeError("metadata must map str to str")
 
 
-class _Progress:
-    """Where a write got to, for the error message."""
+def _validate_table(name: object, df: object, seen: set[str]) -> None:
+    import polars as pl
 
-    committed = False
+    if not isinstance(name, str) or not _TABLE_NAME.match(name):
+        raise ValueError(f"table name {name!r} must match {_TABLE_NAME.pattern}")
+    folded = name.lower()[:31]
+    if folded in seen:
+        raise ValueError(f"table name {name!r} clashes with another (case or 31-char limit)")
+    if not isinstance(df, (pl.DataFrame, ParquetTable)):
+        raise TypeError(f"table {name!r} is a {type(df).__name__}, not a polars DataFrame")
+    seen.add(folded)
 
 
 def write_datasets(
@@ -720,7 +775,7 @@ def write_datasets(
     """Write the tables as parquet + DuckDB (+ CSV/xlsx with ``excel``) atomically as a set.
 
     A table is a polars DataFrame or a :class:`ParquetTable` (the same bytes, serialised by the
-    caller beforehand).
+    caller beforehand). :class:`DatasetWriter` does the same for tables made one at a time.
 
     Takes the :class:`BuildLock` (without waiting) unless this process already holds it. Files
     whose content did not change are not rewritten. On a permission, disk-full or similar error
@@ -728,110 +783,230 @@ def write_datasets(
     (unless the error happened after the commit, which the message then says; the next build
     repairs that). See the module docstring for the design.
     """
-    out_dir = Path(out_dir)
-    _validate(tables, duckdb_name, metadata)
-    progress = _Progress()
-    try:
-        with BuildLock(out_dir):
-            return _write(tables, out_dir, excel, duckdb_name, dict(metadata or {}), progress)
-    except OSError as exc:
-        note = ""
-        if progress.committed:
-            note = "; the new set is committed but some published files are stale: build again"
-        raise _output_error(exc, out_dir, "cannot write datasets", note) from exc
-
-
-def _write(
-    tables: Mapping[str, pl.DataFrame | ParquetTable],
-    out_dir: Path,
-    excel: bool,
-    duckdb_name: str,
-    metadata: dict[str, str],
-    progress: _Progress,
-) -> WriteReport:
-    import duckdb
-
-    _clean_stale(out_dir)
-    old = _load_manifest(out_dir)
-    old_files: dict[str, Any] = old["files"] if old else {}
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
-    try:
-        entries: dict[str, dict[str, Any]] = {}
-        staged: dict[str, Path] = {}
-
-        def stage(rel: str, data: bytes, kind: str, **extra: Any) -> None:
-            path = staging / _rel(rel)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _write_bytes(path, data)
-            sha = _sha256_bytes(data)
-            suffix = Path(rel).suffix
-            entries[rel] = {
-                "kind": kind,
-                "sha256": sha,
-                "size": len(data),
-                "object": f"{OBJECTS_DIR}/{sha}{suffix}",
-                **extra,
-            }
-            staged[rel] = path
-
-        # 1. Serialise everything into staging.
+    if not tables:
+        raise ValueError("write_datasets needs at least one table")
+    seen: set[str] = set()
+    for name, df in tables.items():
+        _validate_table(name, df, seen)
+    with DatasetWriter(out_dir, excel=excel, duckdb_name=duckdb_name, metadata=metadata) as w:
         for name, df in tables.items():
+            w.add(name, df)
+        return w.commit()
+
+
+class DatasetWriter:
+    """Write a set of tables one at a time, atomically as a set (see :func:`write_datasets`).
+
+    ::
+
+        with DatasetWriter(out_dir) as writer:
+            for name in names:
+                writer.add(name, make_table(name))   # serialised into staging at once
+            writer.commit(names)                     # the set is published here
+
+    Each table is serialised into the staging folder when it is added, and the DuckDB file is
+    built from it in a background thread while the caller makes the next table. Leaving the
+    block without :meth:`commit` (an error, Ctrl-C) discards the staged files; the old set
+    stays. The build lock is held from entering the block to leaving it.
+    """
+
+    def __init__(
+        self,
+        out_dir: Path,
+        *,
+        excel: bool = False,
+        duckdb_name: str = "council.duckdb",
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        _validate_options(duckdb_name, metadata)
+        self.out_dir = Path(out_dir)
+        self.excel = excel
+        self.duckdb_name = duckdb_name
+        self.metadata = dict(metadata or {})
+        self._lock = BuildLock(self.out_dir)
+        self._progress = _Progress()
+        self._names: list[str] = []
+        self._seen: set[str] = set()
+        self._entries: dict[str, dict[str, Any]] = {}
+        self._staged: dict[str, Path] = {}
+        self._old_files: dict[str, Any] = {}
+        self._old: dict[str, Any] | None = None
+        self._staging: Path | None = None
+        self._db: _DuckDBBuilder | None = None
+        self._db_pending: list[tuple[str, Path]] = []
+        self._db_deferred = False
+        self._report: WriteReport | None = None
+
+    # -- the block ---------------------------------------------------------------------------
+    def __enter__(self) -> DatasetWriter:
+        self._lock.__enter__()
+        try:
+            with self._errors():
+                _clean_stale(self.out_dir)
+                self._old = _load_manifest(self.out_dir)
+                self._old_files = self._old["files"] if self._old else {}
+                previous = self._old_files.get(self.duckdb_name)
+                # The old DuckDB file is kept when every table is unchanged: until a table
+                # differs, its load is put off rather than started.
+                self._db_deferred = bool(
+                    previous and previous.get("kind") == "duckdb" and previous.get("source")
+                )
+                self._staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.out_dir))
+        except BaseException:
+            self._lock.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if self._db is not None:
+                self._db.abort()
+            if self._staging is not None:
+                shutil.rmtree(self._staging, ignore_errors=True)
+        finally:
+            self._lock.__exit__(None, None, None)
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """OSError → one-line :class:`OutputError`; DuckDB's Ctrl-C → KeyboardInterrupt."""
+        try:
+            yield
+        except OSError as exc:
+            note = ""
+            if self._progress.committed:
+                note = "; the new set is committed but some published files are stale: build again"
+            raise _output_error(exc, self.out_dir, "cannot write datasets", note) from exc
+        except RuntimeError as exc:
+            if "interrupted" not in str(exc).lower():
+                raise
+            # DuckDB turns Ctrl-C (SIGINT) into RuntimeError('Query interrupted'): make it the
+            # KeyboardInterrupt it is (no traceback from the command, exit code 130).
+            raise KeyboardInterrupt from None
+
+    def _stage(self, rel: str, data: bytes, kind: str, **extra: Any) -> None:
+        assert self._staging is not None, "DatasetWriter is used outside its with block"
+        path = self._staging / _rel(rel)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_bytes(path, data)
+        sha = _sha256_bytes(data)
+        self._entries[rel] = {
+            "kind": kind,
+            "sha256": sha,
+            "size": len(data),
+            "object": f"{OBJECTS_DIR}/{sha}{Path(rel).suffix}",
+            **extra,
+        }
+        self._staged[rel] = path
+
+    # -- tables ------------------------------------------------------------------------------
+    def add(self, name: str, df: pl.DataFrame | ParquetTable) -> None:
+        """Serialise one table into staging (and start loading it into the DuckDB file)."""
+        _validate_table(name, df, self._seen)
+        self._names.append(name)
+        with self._errors():
             table = df if isinstance(df, ParquetTable) else ParquetTable.of(df)
-            stage(
-                f"{name}.parquet",
+            rel = f"{name}.parquet"
+            self._stage(
+                rel,
                 table.data,
                 "parquet",
                 table=name,
                 rows=table.rows,
                 columns=[list(column) for column in table.columns],
             )
+            if self.excel:
+                frame = table.frame() if isinstance(df, ParquetTable) else df
+                self._stage(f"{EXCEL_DIR}/{name}.csv", _csv_bytes(frame), "csv", table=name)
             del table
-        if excel:
-            for name, df in tables.items():
-                stage(f"{EXCEL_DIR}/{name}.csv", _csv_bytes(_as_frame(df)), "csv", table=name)
-            frames = ((name, _as_frame(df)) for name, df in tables.items())
-            stage(f"{EXCEL_DIR}/{XLSX_NAME}", _xlsx_bytes(frames), "xlsx")
+            self._db_pending.append((name, self._staged[rel]))
+            old = self._old_files.get(rel)
+            if self._db_deferred and old and old.get("sha256") == self._entries[rel]["sha256"]:
+                return
+            self._load_pending()
 
-        source = _duckdb_source_digest(
-            [(name, entries[f"{name}.parquet"]["sha256"]) for name in tables],
-            duckdb.__version__,
-        )
-        previous = old_files.get(duckdb_name)
-        if (
-            previous is not None
-            and previous.get("kind") == "duckdb"
-            and previous.get("source") == source
-            and _sha256_file(out_dir / _rel(previous["object"])) == previous["sha256"]
-        ):
-            entries[duckdb_name] = dict(previous)
-        else:
-            db_path = staging / duckdb_name
-            try:
-                _build_duckdb(db_path, [(n, staged[f"{n}.parquet"]) for n in tables])
-                content = duckdb_content_digest(db_path)
-            except duckdb.Error as exc:
-                raise _output_error(exc, out_dir / duckdb_name, "cannot write datasets") from exc
-            except RuntimeError as exc:
-                if "interrupted" not in str(exc).lower():
-                    raise
-                # DuckDB turns Ctrl-C (SIGINT) into RuntimeError('Query interrupted'): make it
-                # the KeyboardInterrupt it is (no traceback from the command, exit code 130).
-                raise KeyboardInterrupt from None
-            sha = _sha256_file(db_path)
-            if sha is None:
-                raise OSError(errno.EIO, "cannot read back the DuckDB file", str(db_path))
-            entries[duckdb_name] = {
-                "kind": "duckdb",
-                "sha256": sha,
-                "size": db_path.stat().st_size,
-                "object": f"{OBJECTS_DIR}/{sha}{Path(duckdb_name).suffix or '.duckdb'}",
-                "source": source,
-                "content": content,
-            }
-            staged[duckdb_name] = db_path
-        _fsync_dir(staging)
+    def _load_pending(self) -> None:
+        import duckdb
 
-        # 2. Move new content into the content-addressed object store.
+        self._db_deferred = False
+        if self._db is None:
+            assert self._staging is not None
+            self._db = _DuckDBBuilder(self._staging / self.duckdb_name)
+        try:
+            for name, parquet in self._db_pending:
+                self._db.add(name, parquet)
+        except duckdb.Error as exc:
+            raise _output_error(
+                exc, self.out_dir / self.duckdb_name, "cannot write datasets"
+            ) from exc
+        self._db_pending.clear()
+
+    def commit(self, order: Iterable[str] | None = None) -> WriteReport:
+        """Publish the added tables as the new set, listed in ``order`` (default: as added)."""
+        import duckdb
+
+        names = list(order) if order is not None else list(self._names)
+        if sorted(names) != sorted(self._names):
+            raise ValueError(f"commit order {names} is not the tables added {self._names}")
+        if not names:
+            raise ValueError("write_datasets needs at least one table")
+        if self._report is not None:
+            raise RuntimeError("DatasetWriter.commit() was already called")
+        assert self._staging is not None, "DatasetWriter is used outside its with block"
+        out_dir, staging, entries, staged = self.out_dir, self._staging, self._entries, self._staged
+        with self._errors():
+            if self.excel:
+                frames = ((n, _read_parquet(staged[f"{n}.parquet"])) for n in names)
+                self._stage(f"{EXCEL_DIR}/{XLSX_NAME}", _xlsx_bytes(frames), "xlsx")
+
+            # The DuckDB file: the old one if it was made from the same parquet files.
+            duckdb_name = self.duckdb_name
+            source = _duckdb_source_digest(
+                [(n, entries[f"{n}.parquet"]["sha256"]) for n in names], duckdb.__version__
+            )
+            previous = self._old_files.get(duckdb_name)
+            if (
+                previous is not None
+                and previous.get("kind") == "duckdb"
+                and previous.get("source") == source
+                and _sha256_file(out_dir / _rel(previous["object"])) == previous["sha256"]
+            ):
+                entries[duckdb_name] = dict(previous)
+                if self._db is not None:
+                    self._db.abort()
+                    self._db = None
+            else:
+                self._load_pending()
+                assert self._db is not None
+                db, self._db = self._db, None
+                db_path = db.path
+                try:
+                    content = db.finish()
+                except duckdb.Error as exc:
+                    raise _output_error(
+                        exc, out_dir / duckdb_name, "cannot write datasets"
+                    ) from exc
+                sha = _sha256_file(db_path)
+                if sha is None:
+                    raise OSError(errno.EIO, "cannot read back the DuckDB file", str(db_path))
+                entries[duckdb_name] = {
+                    "kind": "duckdb",
+                    "sha256": sha,
+                    "size": db_path.stat().st_size,
+                    "object": f"{OBJECTS_DIR}/{sha}{Path(duckdb_name).suffix or '.duckdb'}",
+                    "source": source,
+                    "content": content,
+                }
+                staged[duckdb_name] = db_path
+            _fsync_dir(staging)
+            self._report = self._publish_set(names)
+        return self._report
+
+    def _publish_set(self, names: list[str]) -> WriteReport:
+        out_dir, entries, staged = self.out_dir, self._entries, self._staged
+        old, old_files = self._old, self._old_files
+        assert self._staging is not None
+
+        # Move new content into the content-addressed object store.
         objects = out_dir / OBJECTS_DIR
         objects.mkdir(exist_ok=True)
         moved = False
@@ -844,7 +1019,7 @@ def _write(
         if moved:
             _fsync_dir(objects)
 
-        # 3. Commit: replace MANIFEST.json in one rename.
+        # Commit: replace MANIFEST.json in one rename.
         retired = sorted(
             rel
             for rel in set(old_files) | set(old.get("retired", []) if old else [])
@@ -852,11 +1027,11 @@ def _write(
         )
         manifest = {
             "format": MANIFEST_FORMAT,
-            "tables": list(tables),
-            "duckdb": duckdb_name,
-            "excel": excel,
+            "tables": names,
+            "duckdb": self.duckdb_name,
+            "excel": self.excel,
             "list_separator": LIST_SEPARATOR,
-            "metadata": metadata,
+            "metadata": self.metadata,
             "files": entries,
             "retired": retired,
         }
@@ -867,12 +1042,12 @@ def _write(
         except OSError:
             current = None
         if current != data:
-            _write_bytes(staging / MANIFEST_NAME, data)
-            os.replace(staging / MANIFEST_NAME, manifest_path)
+            _write_bytes(self._staging / MANIFEST_NAME, data)
+            os.replace(self._staging / MANIFEST_NAME, manifest_path)
             _fsync_dir(out_dir)
-        progress.committed = True
+        self._progress.committed = True
 
-        # 4. Publish plain copies; 5. remove what the new set no longer has.
+        # Publish plain copies; remove what the new set no longer has.
         written, unchanged = _publish(out_dir, manifest)
         removed = []
         for rel in retired:
@@ -880,7 +1055,7 @@ def _write(
                 os.unlink(out_dir / _rel(rel))
                 removed.append(rel)
         excel_dir = out_dir / EXCEL_DIR
-        if not excel and excel_dir.is_dir() and not any(excel_dir.iterdir()):
+        if not self.excel and excel_dir.is_dir() and not any(excel_dir.iterdir()):
             excel_dir.rmdir()
         if removed:
             _fsync_dir(out_dir)
@@ -889,16 +1064,24 @@ def _write(
         for obj in sorted(objects.iterdir()):
             if f"{OBJECTS_DIR}/{obj.name}" not in keep:
                 os.unlink(obj)
-    except (Exception, KeyboardInterrupt):
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(staging, ignore_errors=True)
-    return WriteReport(
-        written=sorted(written),
-        unchanged=sorted(unchanged),
-        manifest_path=manifest_path,
-        removed=removed,
-    )
+        return WriteReport(
+            written=sorted(written),
+            unchanged=sorted(unchanged),
+            manifest_path=manifest_path,
+            removed=removed,
+        )
+
+
+def _read_parquet(path: Path) -> pl.DataFrame:
+    import polars as pl
+
+    return pl.read_parquet(path)
+
+
+class _Progress:
+    """Where a write got to, for the error message."""
+
+    committed = False
 
 
 def _publish(out_dir: Path, manifest: Mapping[str, Any]) -> tuple[list[str], list[str]]:
