@@ -59,8 +59,10 @@ council = data["utterances"].filter(
 
 # %%
 coded = rh.council_topics(data, KINDS)  # (turn, topic) rows, shared by the tables below
-counts = rh.topic_counts(data, kinds=KINDS, labels=topics_ja, refs_limit=12, coded=coded)
 tagged = coded.select("meeting_id", "deliberation_group", "seq").unique().height
+counts = rh.topic_counts(
+    data, kinds=KINDS, labels=topics_ja, refs_limit=12, coded=coded, tagged_turns=tagged
+)
 groups = data["consultations"].select("meeting_id", "deliberation_group").unique().height
 display(
     Markdown(

@@ -250,9 +250,9 @@ display(
 # 委員・会長が質問・意見した話題のうち、その審議で述べられた保護措置のどれも対応していないものです。話題と措置の対応は `data/reference/topic_safeguard_map.csv` で決めています。回答の中で口頭で説明された場合もあるので、議事録で確認する候補として読んでください。
 
 # %%
-uncovered = uncovered_topics(data["question_topics"], data["utterances"], data["safeguards"]).pipe(
-    rh.with_labels, "topic", topics_ja, "話題"
-)
+uncovered = uncovered_topics(  # lists (lines, measures) only for the 200 rows shown below
+    data["question_topics"], data["utterances"], data["safeguards"], detail_rows=200
+).pipe(rh.with_labels, "topic", topics_ja, "話題")
 by_topic = (
     uncovered.group_by("話題")
     .agg(
@@ -320,9 +320,7 @@ display(
     )
 )
 flags = flag_sensitive_items(data["personal_data_items"])
-per_consultation = items_by_consultation(data, flags=flags).pipe(
-    rh.with_lines, "source_lines", meeting=meeting_col
-)
+per_consultation = items_by_consultation(data, flags=flags)
 no_items = per_consultation.filter(pl.col("n_items") == 0)
 if no_items.height:
     display(
@@ -338,9 +336,9 @@ if no_items.height:
 
 # %%
 summary = (
-    sensitive_summary(flags)
+    sensitive_summary(flags, refs_limit=6)
     .pipe(rh.with_labels, "kind", rh.SENSITIVE_KIND_JA, "種類")
-    .pipe(rh.with_refs, "source_refs", show_meeting=several_meetings, limit=6)
+    .pipe(rh.with_refs, "source_refs", show_meeting=several_meetings, limit=6, total="n_refs")
 )
 display(
     Markdown(
@@ -358,7 +356,11 @@ display(
         )
     )
 )
-flagged = per_consultation.filter(pl.col("n_sensitive") > 0).pipe(charts.with_category_labels)
+flagged = rh.for_shown_rows(  # lines only for the rows shown
+    per_consultation.filter(pl.col("n_sensitive") > 0).pipe(charts.with_category_labels),
+    200,
+    lambda df: df.pipe(rh.with_lines, "source_lines", meeting=meeting_col),
+)
 display(
     Markdown(
         markdown_table(

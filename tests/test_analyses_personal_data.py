@@ -213,3 +213,26 @@ def test_items_by_frequency_refs_limit():
     assert short.drop("source_refs", "n_refs").equals(full.drop("source_refs"))
     assert short["n_refs"].to_list() == full["source_refs"].list.len().to_list()
     assert short["source_refs"].to_list() == full["source_refs"].list.sort().list.head(1).to_list()
+
+
+@pytest.mark.parametrize("limit", [1, 2, 6])
+def test_sensitive_summary_refs_limit_cites_as_the_full_list(limit):
+    from analysis.report_helpers import with_refs
+
+    rows = [
+        *items().to_dicts(),
+        _item("m2-イ", "イ", "口座番号", 3, mid="m2"),
+        _item("m2-イ", "イ", "課税額", None, mid="m2"),  # no line: not cited
+        _item("m10-ア", "ア", "市民税額", 12, mid="m10"),  # sorts before m2 as text
+    ]
+    flags = flag_sensitive_items(to_frame("personal_data_items", rows), SENSITIVE)
+    full = sensitive_summary(flags)
+    short = sensitive_summary(flags, refs_limit=limit)
+    assert short.drop("source_refs", "n_refs").equals(full.drop("source_refs"))
+    assert short["n_refs"].to_list() == full["source_refs"].list.drop_nulls().list.len().to_list()
+    for meetings in (True, False):
+        cited = with_refs(short, "source_refs", show_meeting=meetings, limit=limit, total="n_refs")
+        assert cited["行"].to_list() == (
+            with_refs(full, "source_refs", show_meeting=meetings, limit=limit)["行"].to_list()
+        )
+    assert sensitive_summary(flags.clear(), refs_limit=limit).height == 0

@@ -293,3 +293,85 @@ def test_gaps_missing_categories_for_every_pattern():
     for row in g.iter_rows(named=True):
         has = cov.filter(pl.col("consultation_id") == row["consultation_id"]).row(0, named=True)
         assert row["missing_categories"] == [c for c in CONTROL_CATEGORIES if not has[f"has_{c}"]]
+
+
+def detail_tables():
+    """topic_tables plus a second meeting: a topic covered only through a second mapped
+    measure, an unclassified statement, a map row naming ``unclassified``, a topic raised
+    twice in one deliberation and a turn without a line."""
+    topics, utt, sg = topic_tables()
+    utt2 = to_frame(
+        "utterances",
+        [
+            {**_utt("ア", 1, "member", "question", 30), "meeting_id": "m2"},
+            {**_utt("ア", 2, "member", "remark", None), "meeting_id": "m2"},
+            {**_utt("イ・ウ", 1, "chair", "question", 40), "meeting_id": "m2"},
+            {**_utt("イ・ウ", 2, "member", "remark", 41), "meeting_id": "m2"},
+        ],
+    )
+    topics2 = to_frame(
+        "question_topics",
+        [
+            {**_qt("ア", 1, "staffing", "職員"), "meeting_id": "m2"},
+            {**_qt("ア", 2, "staffing", None), "meeting_id": "m2"},
+            {**_qt("ア", 2, "access_control", "権限"), "meeting_id": "m2"},
+            {**_qt("イ・ウ", 1, "staffing", "人員"), "meeting_id": "m2"},
+            {**_qt("イ・ウ", 2, "cost", "経費"), "meeting_id": "m2"},
+        ],
+    )
+    sg2 = to_frame(
+        "safeguards",
+        [
+            {**_sg("m2-イ", "イ・ウ", "研修", "staff_training", "human", 42), "meeting_id": "m2"},
+            {
+                **_sg("m2-ア", "ア", "適切に", "unclassified", "unclassified", 31),
+                "meeting_id": "m2",
+            },
+        ],
+    )
+    return (
+        pl.concat([topics2, topics]),  # not in table order
+        pl.concat([utt, utt2]),
+        pl.concat([sg, sg2]),
+    )
+
+
+LIST_COLUMNS = [
+    "seqs",
+    "source_lines",
+    "matched",
+    "expected_measures",
+    "stated_measures",
+    "covering_measures",
+]
+
+
+@pytest.mark.parametrize("include_unmapped", [False, True])
+@pytest.mark.parametrize("kinds", [("question", "remark"), ("question",)])
+def test_uncovered_topics_detail_rows_as_the_plain_path(include_unmapped, kinds):
+    topics, utt, sg = detail_tables()
+    tmap = pl.concat(
+        [TOPIC_MAP, pl.DataFrame({"topic": ["access_control"], "measure": ["unclassified"]})]
+    )
+    kw = dict(kinds=kinds, include_unmapped=include_unmapped)
+    plain = uncovered_topics(topics, utt, sg, tmap, **kw)
+    assert plain.height >= 3
+    for n in (0, 1, 2, plain.height, plain.height + 5):
+        fast = uncovered_topics(topics, utt, sg, tmap, detail_rows=n, **kw)
+        assert fast.schema == plain.schema
+        assert fast.drop(LIST_COLUMNS).equals(plain.drop(LIST_COLUMNS))
+        assert fast.head(n).equals(plain.head(n))
+        assert (
+            fast.slice(n)
+            .select(pl.all_horizontal(pl.col(LIST_COLUMNS).is_null()))
+            .to_series()
+            .all()
+        )
+
+
+def test_uncovered_topics_detail_rows_on_empty_tables():
+    topics, utt, sg = topic_tables()
+    for t, s in ((empty("question_topics"), sg), (topics, empty("safeguards"))):
+        plain = uncovered_topics(t, utt, s, TOPIC_MAP)
+        fast = uncovered_topics(t, utt, s, TOPIC_MAP, detail_rows=10)
+        assert fast.equals(plain)

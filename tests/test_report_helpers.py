@@ -467,3 +467,14 @@ def test_with_refs_total_counts_the_references_left_out():
     df = pl.DataFrame({"refs": [["m:1", "m:2"], []], "n": [5, 0]})
     got = rh.with_refs(df, "refs", limit=2, total="n", show_meeting=False)["行"].to_list()
     assert got == ["行\u00a01〜2 … ほか 3 か所", "—"]
+
+
+def test_topic_counts_takes_the_tagged_turns_already_counted(seed_tables):
+    coded = rh.council_topics(seed_tables)
+    tagged = coded.select("meeting_id", "deliberation_group", "seq").unique().height
+    assert 0 < tagged < coded.height  # some turns carry several topics
+    plain = rh.topic_counts(seed_tables, refs_limit=3)
+    assert rh.topic_counts(seed_tables, refs_limit=3, coded=coded, tagged_turns=tagged).equals(
+        plain
+    )
+    assert plain["utterance_share"].to_list() == (plain["utterances"] / tagged).to_list()

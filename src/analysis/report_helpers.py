@@ -996,6 +996,7 @@ def topic_counts(
     labels: Mapping[str, str] | None = None,
     refs_limit: int | None = None,
     coded: pl.DataFrame | None = None,
+    tagged_turns: int | None = None,
 ) -> pl.DataFrame:
     """How often each topic was raised by members or the chair, in the 諮問 of ``tables``.
 
@@ -1008,14 +1009,19 @@ def topic_counts(
     With ``refs_limit``, source_refs holds only the first ``refs_limit`` references in meeting
     and line order (what :func:`with_refs` cites with that limit) and a column n_refs counts
     them all (for ``with_refs(..., total="n_refs")``): no text is made for the others.
-    ``coded``: :func:`council_topics` of ``tables`` and ``kinds``, when the caller has it.
+    ``coded``: :func:`council_topics` of ``tables`` and ``kinds``, when the caller has it;
+    ``tagged_turns``: the number of distinct turns in it (``coded.select("meeting_id",
+    "deliberation_group", "seq").unique().height``, the denominator of utterance_share), when
+    the caller has counted them.
     """
     from analysis.analyses._common import every_ref, first_refs, with_ref_key
 
     labels = labels if labels is not None else topic_labels()
     coded = council_topics(tables, kinds) if coded is None else coded
     total_groups = tables["consultations"].select(_GROUP).unique().height
-    total_turns = coded.select(*_GROUP, "seq").unique().height
+    total_turns = (
+        coded.select(*_GROUP, "seq").unique().height if tagged_turns is None else tagged_turns
+    )
     keyed = with_ref_key(coded)  # (meeting, line) as one sortable integer
     out = (
         keyed[0]

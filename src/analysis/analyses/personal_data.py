@@ -16,7 +16,6 @@ from analysis.analyses._common import (
     every_ref,
     first_refs,
     get_table,
-    source_ref,
 )
 
 _FLAG_SCHEMA = {
@@ -148,12 +147,16 @@ def _rows_matching(
     )
 
 
-def sensitive_summary(flags: pl.DataFrame, *, count_groups_once: bool = True) -> pl.DataFrame:
+def sensitive_summary(
+    flags: pl.DataFrame, *, count_groups_once: bool = True, refs_limit: int | None = None
+) -> pl.DataFrame:
     """Sensitive categories by how many 諮問 handle them, from :func:`flag_sensitive_items`.
 
     Columns: label_ja, kind, count (deliberations when ``count_groups_once``, else 諮問),
     consultations, deliberations, items (distinct item_norm), patterns, consultation_ids,
-    source_refs. Sorted by count (descending), then label_ja.
+    source_refs. Sorted by count (descending), then label_ja. With ``refs_limit``, source_refs
+    holds only the first ``refs_limit`` references in meeting and line order, and a last
+    column n_refs counts them all (see :func:`analysis.analyses._common.first_refs`).
     """
     out = flags.group_by("label_ja", "kind").agg(
         consultations=count(pl.col("consultation_id").n_unique()),
@@ -161,8 +164,11 @@ def sensitive_summary(flags: pl.DataFrame, *, count_groups_once: bool = True) ->
         items=pl.col("item_norm").unique(maintain_order=True),
         patterns=pl.col("pattern").unique(maintain_order=True),
         consultation_ids=pl.col("consultation_id").unique(maintain_order=True),
-        source_refs=source_ref().unique(maintain_order=True),
+        **every_ref(refs_limit),
     )
+    if refs_limit is not None:
+        refs = first_refs(flags, ["label_ja", "kind"], refs_limit)
+        out = out.join(refs, on=["label_ja", "kind"], nulls_equal=True)
     return (
         out.with_columns(
             count=pl.col("deliberations") if count_groups_once else pl.col("consultations")
@@ -177,6 +183,7 @@ def sensitive_summary(flags: pl.DataFrame, *, count_groups_once: bool = True) ->
             "patterns",
             "consultation_ids",
             "source_refs",
+            *(["n_refs"] if refs_limit is not None else []),
         )
         .sort(["count", "label_ja"], descending=[True, False])
     )

@@ -307,16 +307,32 @@ def uncovered_topics(
     *,
     kinds: str | Iterable[str] = ("question", "remark"),
     include_unmapped: bool = False,
+    detail_rows: int | None = None,
 ) -> pl.DataFrame:
     """Topics members raised in a deliberation that no stated safeguard of it covers.
 
     The rows of :func:`topic_safeguard_coverage` with ``covered`` false (same columns).
     ``topic_measure_map`` defaults to ``data/reference/topic_safeguard_map.csv``.
+
+    ``detail_rows``: the list columns (seqs, source_lines, matched, expected_measures,
+    stated_measures, covering_measures) are made only for the first ``detail_rows`` rows — those
+    a report shows — and are null in the others; which rows are uncovered is decided by joins,
+    without lists. Every other column, and the rows and their order, are as without it.
     """
     if topic_measure_map is None:
         from analysis.analyses.reference_data import load_topic_safeguard_map
 
         topic_measure_map = load_topic_safeguard_map()
+    if detail_rows is not None:
+        return _uncovered_first_details(
+            question_topics,
+            utterances,
+            safeguards,
+            topic_measure_map,
+            kinds=kinds,
+            include_unmapped=include_unmapped,
+            detail_rows=detail_rows,
+        )
     return topic_safeguard_coverage(
         question_topics,
         utterances,
@@ -325,3 +341,118 @@ def uncovered_topics(
         kinds=kinds,
         include_unmapped=include_unmapped,
     ).filter(~pl.col("covered"))
+
+
+_LISTS = {
+    "seqs": pl.List(pl.Int64),
+    "source_lines": pl.List(pl.Int64),
+    "matched": pl.List(pl.String),
+    "expected_measures": pl.List(pl.String),
+    "stated_measures": pl.List(pl.String),
+    "covering_measures": pl.List(pl.String),
+}
+
+
+def _uncovered_first_details(
+    question_topics: pl.DataFrame,
+    utterances: pl.DataFrame,
+    safeguards: pl.DataFrame,
+    topic_measure_map: pl.DataFrame,
+    *,
+    kinds: str | Iterable[str],
+    include_unmapped: bool,
+    detail_rows: int,
+) -> pl.DataFrame:
+    """:func:`uncovered_topics` with ``detail_rows``: a (deliberation, topic) is covered when
+    one of its stated measures is one the map lists for the topic (a join of the pairs, as
+    :func:`topic_safeguard_coverage`'s list intersection); lists only for the first rows."""
+    kinds = validate_choices("kinds", kinds, UTTERANCE_KINDS)
+    said = utterances.select(*GROUP_KEY, "seq", "speaker_role", "kind", "source_line").filter(
+        pl.col("speaker_role").is_in(COUNCIL_ROLES) & pl.col("kind").is_in(kinds)
+    )
+    mapped_topics = topic_measure_map["topic"].unique().to_list()
+    topics = question_topics.select(*GROUP_KEY, "seq", "topic", "matched")
+    if not include_unmapped:
+        topics = topics.filter(pl.col("topic").is_in(mapped_topics))
+    joined = topics.join(
+        said.drop("speaker_role", "kind"), on=[*GROUP_KEY, "seq"], how="inner"
+    ).sort(*GROUP_KEY, "seq")
+    raised = joined.group_by(*GROUP_KEY, "topic", maintain_order=True).agg(
+        utterances=count(pl.col("seq").n_unique()),
+        _first_line=pl.col("source_line").min(),
+    )
+    pairs = (
+        topic_measure_map.select("topic", "measure")
+        .filter(pl.col("measure") != UNCLASSIFIED)
+        .unique()
+    )
+    covered = (
+        safeguards.select(*GROUP_KEY, "measure")
+        .filter(pl.col("measure") != UNCLASSIFIED)
+        .unique()
+        .join(pairs, on="measure", how="inner")
+        .select(*GROUP_KEY, "topic")
+        .unique()
+    )
+    out = (
+        raised.join(covered, on=[*GROUP_KEY, "topic"], how="anti", maintain_order="left")
+        .sort("meeting_id", "_first_line", "topic")
+        .with_columns(mapped=pl.col("topic").is_in(mapped_topics), covered=pl.lit(False))
+    )
+    keys = [*GROUP_KEY, "topic"]
+    head = out.head(max(detail_rows, 0)).select(keys)
+    lists = (
+        joined.join(head, on=keys, how="semi", maintain_order="left")
+        .group_by(keys, maintain_order=True)
+        .agg(
+            seqs=pl.col("seq").unique(maintain_order=True),
+            source_lines=pl.col("source_line").unique(maintain_order=True),
+            matched=pl.col("matched").drop_nulls().unique(maintain_order=True),
+        )
+    )
+    expected = topic_measure_map.group_by("topic").agg(
+        expected_measures=pl.col("measure").unique(maintain_order=True)
+    )
+    stated = (
+        safeguards.join(
+            head.select(GROUP_KEY).unique(), on=list(GROUP_KEY), how="semi", maintain_order="left"
+        )
+        .group_by(*GROUP_KEY)
+        .agg(
+            stated_measures=pl.col("measure")
+            .filter(pl.col("measure") != UNCLASSIFIED)
+            .unique(maintain_order=True)
+        )
+    )
+    empty_list = pl.lit([], pl.List(pl.String))
+    detailed = (
+        head.join(lists, on=keys, how="left", maintain_order="left")
+        .join(expected, on="topic", how="left", maintain_order="left")
+        .join(stated, on=list(GROUP_KEY), how="left", maintain_order="left")
+        .with_columns(
+            pl.col("expected_measures").fill_null(empty_list),
+            pl.col("stated_measures").fill_null(empty_list),
+        )
+        .with_columns(
+            covering_measures=pl.col("stated_measures").list.set_intersection(
+                pl.col("expected_measures")
+            )
+        )
+        .with_row_index("_i")
+    )
+    return (
+        out.with_row_index("_i")
+        .join(detailed.drop(keys), on="_i", how="left", maintain_order="left")
+        .select(
+            *GROUP_KEY,
+            "topic",
+            "utterances",
+            *[pl.col(c).cast(_LISTS[c]) for c in ("seqs", "source_lines", "matched")],
+            "mapped",
+            *[
+                pl.col(c).cast(_LISTS[c])
+                for c in ("expected_measures", "stated_measures", "covering_measures")
+            ],
+            "covered",
+        )
+    )
