@@ -12,7 +12,8 @@ Layout of an output folder (``paths.processed_dir()`` for ``council build``)::
       .build.lock(.info)       the build lock and who holds it
       .staging-XXXXXXXX/       only while a build runs (or after one was killed)
 
-Atomicity design. A build (1) serialises every file into a fresh ``.staging-*`` folder and
+Atomicity design. A build (1) serialises every file into a fresh ``.staging-*`` folder (with
+:class:`DatasetWriter`, each table as it is added, the DuckDB file in a background thread) and
 fsyncs it; (2) renames each new file into ``.objects/<sha256>.<ext>`` (content-addressed, so an
 object never changes once it exists); (3) writes the new MANIFEST.json in staging, fsyncs it and
 ``os.replace``-s it onto ``out_dir/MANIFEST.json`` -- this one rename is the commit point;
