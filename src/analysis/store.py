@@ -922,8 +922,7 @@ class DatasetWriter:
                 columns=[list(column) for column in table.columns],
             )
             if self.excel:
-                frame = table.frame() if isinstance(df, ParquetTable) else df
-                self._stage(f"{EXCEL_DIR}/{name}.csv", _csv_bytes(frame), "csv", table=name)
+                self._stage(f"{EXCEL_DIR}/{name}.csv", _csv_bytes(_as_frame(df)), "csv", table=name)
             del table
             self._db_pending.append((name, self._staged[rel]))
             old = self._old_files.get(rel)
