@@ -345,6 +345,31 @@ def test_report_kernel_is_reused(seed_build, tmp_path):
     assert second.seconds < first.seconds
 
 
+def test_a_shared_kernel_loads_the_libraries_before_the_first_report(seed_build, tmp_path):
+    """Imports and the Sudachi dictionary are the first report's cost, as the kernel's start
+    is: a notebook that imports nothing finds them loaded."""
+    from analysis.render.kernel_state import PRELOAD
+
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "# %% tags=['parameters']\n"
+        "data_dir = ''\n\n"
+        "# %%\n"
+        "import json, sys\n"
+        "words = sys.modules.get('analysis.words')\n"
+        "print(json.dumps({'modules': sorted(m for m in sys.modules if m.startswith(('polars',"
+        " 'altair', 'analysis'))), 'dictionary': words is not None and words._dictionary is not"
+        " None}))\n",
+        encoding="utf-8",
+    )
+    with ReportKernel() as kernel:
+        result = run_notebook(probe, {}, seed_build, tmp_path / "out", kernel=kernel)
+    nb = nbformat.read(result.ipynb, as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    seen = json.loads(text)
+    assert set(PRELOAD) <= set(seen["modules"]) and seen["dictionary"] is True
+
+
 # -- command line ----------------------------------------------------------------------------
 def test_cli_commands(tmp_path, seed_build):
     from analysis.render.cli import report_app
