@@ -36,3 +36,24 @@ def test_tag_column_and_unknown_keys():
     assert df["_doc"].dtype == pl.Int32 and df["_doc"].to_list() == [0, 1]
     with pytest.raises(ValueError, match="not in the schema"):
         to_frame("attendees", [_attendee(colour="red")])
+
+
+def test_sort_table_orders_as_a_stable_sort_and_keeps_a_sorted_table_as_it_is():
+    from analysis.tables import SORT_KEYS, sort_table
+
+    rows = [
+        {"meeting_id": "m2", "source_line": 5, "code": "b"},
+        {"meeting_id": "m1", "source_line": None, "code": "z"},  # nulls first
+        {"meeting_id": "m1", "source_line": 3, "code": "a"},
+        {"meeting_id": "m10", "source_line": 1, "code": "a"},  # sorts before m2 as text
+        {"meeting_id": "m1", "source_line": 3, "code": "a"},  # a tie: parse order kept
+        {"meeting_id": "m2", "source_line": 5, "code": "a"},
+    ]
+    rows = [r | {"source_path": f"f{i}.txt", "severity": "info", "message": str(i)}
+            for i, r in enumerate(rows)]  # fmt: skip
+    df = to_frame("diagnostics", rows, sort=False)
+    expected = df.sort(SORT_KEYS["diagnostics"], maintain_order=True, nulls_last=False)
+    got = sort_table("diagnostics", df)
+    assert got.equals(expected)
+    assert got["message"].to_list() == ["1", "2", "4", "3", "5", "0"]
+    assert sort_table("diagnostics", got) is got  # already in order: the rows are not moved
