@@ -449,12 +449,19 @@ class _Text:
             return bool(self.occurrences(key))
         return self.present is not None or key in self.low
 
+    def near(self, node: Near) -> frozenset[str] | None:
+        return _evaluate_near(node, self)
+
 
 _EMPTY: frozenset[str] = frozenset()
 
 
-def _evaluate(node: Node, t: _Text) -> frozenset[str] | None:
-    """The words that make ``node`` true in ``t`` (possibly none, for ``!A``), or None if false."""
+def _evaluate(node: Node, t: _Text | _Words) -> frozenset[str] | None:
+    """The words that make ``node`` true in ``t`` (possibly none, for ``!A``), or None if false.
+
+    ``t`` is a text (:class:`_Text`) or only the words known to occur in one (:class:`_Words`):
+    either tells whether a word occurs (``has``, ``present``) and evaluates a ``near``/``seq``.
+    """
     if isinstance(node, Term):
         return frozenset((node.key,)) if t.has(node.key) else None
     if isinstance(node, Or):
@@ -477,7 +484,7 @@ def _evaluate(node: Node, t: _Text) -> frozenset[str] | None:
         return frozenset(found)
     if isinstance(node, Not):
         return _EMPTY if _evaluate(node.child, t) is None else None
-    return _evaluate_near(node, t)
+    return t.near(node)
 
 
 def _evaluate_near(node: Near, t: _Text) -> frozenset[str] | None:
@@ -625,43 +632,41 @@ class _NeedsPositions(Exception):
     """A ``near``/``seq`` whose every argument occurs: only the text itself can tell."""
 
 
+class _Words:
+    """What :func:`_evaluate` may know of a text without the text: the words that occur in it
+    (their boundaries already checked) and, in ``nears``, what some ``near``/``seq`` nodes gave.
+
+    A ``near``/``seq`` not in ``nears`` with an occurring word for every argument raises
+    :class:`_NeedsPositions`: only the text can tell.
+    """
+
+    __slots__ = ("nears", "present")
+
+    def __init__(
+        self, present: frozenset[str], nears: Mapping[Near, frozenset[str] | None] | None
+    ) -> None:
+        self.present = present
+        self.nears = nears
+
+    def has(self, key: str) -> bool:
+        return key in self.present
+
+    def near(self, node: Near) -> frozenset[str] | None:
+        if self.nears is not None and node in self.nears:
+            return self.nears[node]
+        if all(any(term.key in self.present for term in alts) for alts in node.args):
+            raise _NeedsPositions
+        return None
+
+
 def _evaluate_words(
     node: Node,
     present: frozenset[str],
     nears: Mapping[Near, frozenset[str] | None] | None = None,
 ) -> frozenset[str] | None:
-    """:func:`_evaluate` knowing only which words occur (their boundaries already checked) and,
-    in ``nears``, what some ``near``/``seq`` nodes gave on the text.
-
-    Raises :class:`_NeedsPositions` for any other ``near``/``seq`` with an occurring word for
-    every argument.
-    """
-    if isinstance(node, Term):
-        return frozenset((node.key,)) if node.key in present else None
-    if isinstance(node, Or):
-        found = set(node.words & present)
-        true = bool(found)
-        for child in node.others:
-            got = _evaluate_words(child, present, nears)
-            if got is not None:
-                true = True
-                found |= got
-        return frozenset(found) if true else None
-    if isinstance(node, And):
-        found = set()
-        for child in node.children:
-            got = _evaluate_words(child, present, nears)
-            if got is None:
-                return None
-            found |= got
-        return frozenset(found)
-    if isinstance(node, Not):
-        return _EMPTY if _evaluate_words(node.child, present, nears) is None else None
-    if nears is not None and node in nears:
-        return nears[node]
-    if all(any(term.key in present for term in alts) for alts in node.args):
-        raise _NeedsPositions
-    return None
+    """:func:`_evaluate` knowing only which words occur and some ``near``/``seq`` results
+    (see :class:`_Words`)."""
+    return _evaluate(node, _Words(present, nears))
 
 
 def _near_nodes(node: Node) -> Iterable[Near]:
