@@ -237,6 +237,30 @@ def test_parallel_build_equals_serial(tmp_path):
         assert pa == pb, name
 
 
+def test_tables_are_in_key_order_when_files_are_not(tmp_path):
+    """Meetings whose files come in another order than their ids, a duplicate in the same
+    chunk as its first copy: every table comes out in its stable key order, serial or not."""
+    from analysis import paths
+    from analysis.tables import SORT_KEYS
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    text = (paths.raw_dir() / SEED_NAME).read_text(encoding="utf-8")
+    for name, session in zip("abcdefgh", [5, 1, 3, 3, 8, 2, 7, 4], strict=True):
+        (raw / f"{name}.txt").write_text(text.replace("第9回", f"第{session}回"), encoding="utf-8")
+    a = build(raw, tmp_path / "serial", progress=False, workers=1)  # chunks of two files
+    b = build(raw, tmp_path / "parallel", progress=False, workers=2)
+    assert a.meetings == b.meetings == 7
+    for name in store.list_tables(tmp_path / "serial"):
+        df = store.read_table(tmp_path / "serial", name)
+        assert df.equals(store.read_table(tmp_path / "parallel", name)), name
+        keys = SORT_KEYS[name]
+        order = df.select(pl.arg_sort_by(keys, maintain_order=True, nulls_last=False))
+        assert order.to_series().to_list() == list(range(df.height)), name
+    ids = store.read_table(tmp_path / "serial", "meetings")["meeting_id"].to_list()
+    assert ids == sorted(ids) and len(ids) == 7
+
+
 def test_topics_coded_per_chunk_equal_coding_the_whole(tmp_path):
     """A worker codes its chunk's topics; two documents of one chunk may share a meeting id."""
     from analysis import paths

@@ -95,7 +95,7 @@ def parse_chunk(
     the rows of a document it rejects, and :func:`unpack` reads it. The chunk's question topics
     are coded here too. Doing this in the worker keeps the parent's memory and work small.
     """
-    from analysis.tables import to_frame
+    from analysis.tables import sort_table, to_frame
 
     metas: list[dict] = []
     rows: dict[str, list[dict]] = {}
@@ -112,7 +112,7 @@ def parse_chunk(
                 docs.setdefault(name, []).extend([i] * len(table_rows))
             metas.append(res)
         frames = {
-            name: to_frame(name, table_rows, sort=False, tag=(DOC, docs[name]))
+            name: to_frame(name, table_rows, tag=(DOC, docs[name]))
             for name, table_rows in rows.items()
         }
         del rows, docs
@@ -120,7 +120,9 @@ def parse_chunk(
         if was_enabled:
             gc.enable()
     if "utterances" in frames:
-        frames["question_topics"] = chunk_topics(frames["utterances"], reference_dir)
+        frames["question_topics"] = sort_table(
+            "question_topics", chunk_topics(frames["utterances"], reference_dir)
+        )
     return metas, {name: pack(df) for name, df in frames.items()}
 
 
@@ -484,18 +486,20 @@ def _write_tables(
 def _combine(name: str, parts: list[tuple[bytes, list[int] | None]]):
     """One table from its packed chunks (rows of rejected documents dropped), sorted.
 
-    Chunks are unpacked on every core (polars releases the GIL while it reads).
+    Chunks are unpacked on every core (polars releases the GIL while it reads). Each chunk is
+    in the table's order already and a kept meeting's rows come from one chunk, so sorting is
+    putting the meetings in order.
     """
     import polars as pl
 
-    from analysis.tables import empty, sort_table
+    from analysis.tables import empty, sort_by_meeting
 
     if not parts:
         return empty(name)
     with ThreadPoolExecutor(os.cpu_count()) as pool:
         frames = list(pool.map(_unpack_kept, parts))
     parts.clear()
-    return sort_table(name, pl.concat(frames, rechunk=False))
+    return sort_by_meeting(name, pl.concat(frames, rechunk=False))
 
 
 def _unpack_kept(part: tuple[bytes, list[int] | None]):
