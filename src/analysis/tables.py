@@ -120,9 +120,7 @@ def sort_by_meeting(name: str, df: pl.DataFrame) -> pl.DataFrame:
     order_ = order.to_numpy()
     if df.height >= _ROWS_FOR_SLICES * runs.height:
         # Long blocks: one copy of the blocks' slices, in order, is faster than a gather.
-        return pl.concat(
-            [df.slice(int(starts[i]), int(lengths[i])) for i in order_], rechunk=True
-        )
+        return pl.concat([df.slice(int(starts[i]), int(lengths[i])) for i in order_], rechunk=True)
     lengths, starts = lengths[order_], starts[order_]
     moved = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
     return df[pl.Series(np.arange(df.height, dtype=np.int64) + moved)]
