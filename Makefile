@@ -23,13 +23,13 @@ reports: data
 	$(BIN)/council reports
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests notebooks
 
 dictionary: $(STAMP)
 	$(BIN)/council dictionary
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests notebooks
 	$(BIN)/council dictionary --check
 	$(BIN)/python -m pytest -q
 

@@ -11,6 +11,8 @@
 #     name: python3
 # ---
 
+# ruff: noqa: E402, B018  (a notebook: imports follow the parameters cell; a bare name shows a value)
+
 # %% [markdown]
 # # 会議別 諮問の概要（レポートの雛形）
 

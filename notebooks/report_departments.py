@@ -34,9 +34,9 @@ from IPython.display import Markdown, display
 from analysis import charts
 from analysis import report_helpers as rh
 from analysis.analyses import department_follow_ups, department_summary
-from analysis.schema import COUNCIL_ROLES
 from analysis.crosstab import topic_by
 from analysis.report_helpers import markdown_table, md
+from analysis.schema import COUNCIL_ROLES
 
 tables = rh.load_tables(data_dir)
 scope = rh.select_scope(tables, period=period, department=department)
