@@ -58,8 +58,8 @@ council = data["utterances"].filter(
 )
 
 # %%
-coded = rh.council_topics(data, KINDS)  # (turn, topic) rows, shared by the tables below
-tagged = coded.select("meeting_id", "deliberation_group", "seq").unique().height
+coded = rh.council_topics(data, KINDS, turns=True)  # (turn, topic) rows, shared below
+tagged = coded["turn"].n_unique()  # turns with a topic
 counts = rh.topic_counts(
     data, kinds=KINDS, labels=topics_ja, refs_limit=12, coded=coded, tagged_turns=tagged
 )

@@ -217,7 +217,6 @@ gaps = (
         .then(pl.lit("保護措置の記載なし"))
         .otherwise(pl.format("{} / 4 区分", "categories_covered"))
     )
-    .pipe(rh.with_lines, "source_line_start", end="source_line_end", meeting=meeting_col)
 )
 none = gaps.filter(pl.col("states_none")).height
 full = coverage.filter(pl.col("categories_covered") == 4).height
@@ -229,7 +228,13 @@ display(
 display(
     Markdown(
         markdown_table(
-            gaps,
+            rh.for_shown_rows(  # lines only for the rows shown
+                gaps,
+                300,
+                lambda df: df.pipe(
+                    rh.with_lines, "source_line_start", end="source_line_end", meeting=meeting_col
+                ),
+            ),
             {
                 "label": "記号",
                 "分類": "分類",

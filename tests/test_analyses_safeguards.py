@@ -375,3 +375,21 @@ def test_uncovered_topics_detail_rows_on_empty_tables():
         plain = uncovered_topics(t, utt, s, TOPIC_MAP)
         fast = uncovered_topics(t, utt, s, TOPIC_MAP, detail_rows=10)
         assert fast.equals(plain)
+
+
+@pytest.mark.parametrize("include_unmapped", [False, True])
+def test_uncovered_topics_detail_rows_with_utterances_in_turn_order(include_unmapped):
+    """The utterances as the tables are written (each deliberation in one run, seq ascending):
+    turns are merged, not joined, with the same result."""
+    topics, utt, sg = detail_tables()
+    utt = utt.sort("meeting_id", "deliberation_group", "seq")
+    kw = dict(include_unmapped=include_unmapped)
+    plain = uncovered_topics(topics, utt, sg, TOPIC_MAP, **kw)
+    assert plain.height >= 3
+    fast = uncovered_topics(topics, utt, sg, TOPIC_MAP, detail_rows=plain.height, **kw)
+    assert fast.equals(plain)
+    # the same rows when the utterances are not in turn order
+    shuffled = uncovered_topics(
+        topics, utt.reverse(), sg, TOPIC_MAP, detail_rows=plain.height, **kw
+    )
+    assert shuffled.equals(plain)

@@ -428,3 +428,79 @@ def test_font_subsets_agree_with_or_without_harfbuzz():
     page = {ord(c) for c in "諮問審議会【令和２年度】の議事録"}
     assert set(fast.getBestCmap()) == set(slow.getBestCmap()) >= page
     assert fast["name"].getDebugName(1) == slow["name"].getDebugName(1) == fonts.FAMILY
+
+
+MARKDOWN_SAMPLES = [
+    "| 措置 | 行 |\n|---|---:|\n| 暗号化 | 12 |\n| a\\*b\\_c | 行\u00a03〜5 |",
+    "price $5 and $6, $$x^2$$ and \\$ escaped, $a$b$, $$",
+    "inline \\\\(x\\\\) and block \\\\[y\\\\] and \\begin{equation}z\\end{equation} \\begin{x",
+    "**bold** _em_ `code` ~~strike~~ [link](https://example.org) ![img](x.png) <b>html</b>",
+    "see https://example.org/a_b and http://x.y and <https://auto.link> and <me@x.org>",
+    "line one  \nline two\\\nline three\nhard&amp;soft &#124; | pipe &lt;tag&gt;",
+    "# 見出し\n\n- 項目 $1$\n    - 回答（行\u00a012）：\\[注\\]\n\n> 引用 `a$b`",
+    "",
+    "$",
+    "\\",
+]
+
+
+@pytest.mark.parametrize("source", MARKDOWN_SAMPLES)
+def test_report_markdown_as_nbconvert_renders_it(source):
+    """The exporter's Markdown filter (math rules' start characters declared to mistune) gives
+    nbconvert's own HTML."""
+    from nbconvert.exporters import HTMLExporter
+
+    from analysis.render.html import _exporter
+
+    context = {"cell": {}, "resources": {"metadata": {"path": ""}}}
+    exporter = _exporter()  # nbconvert's method on the same exporter: the same settings
+    assert exporter.markdown2html(context, source) == HTMLExporter.markdown2html(
+        exporter, context, source
+    )
+
+
+def test_math_start_characters_are_declared_only_when_the_pattern_begins_with_them():
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+    from analysis.render.html import _starts_with, declare_math_start
+
+    inline = MarkdownWithMath(renderer=IPythonRenderer(escape=False)).inline
+    declare_math_start(inline)
+    assert inline._get_fast_trigger_chars() is not None  # every rule's start is known
+    assert _starts_with(r"(?s:(?<![$\\])\$(?P<x>.+?)(?<![$\\])\$)", "$")
+    assert _starts_with(r"(?s:\\begin\{(?P<n>[a-z]*)\})", "\\")
+    assert not _starts_with(r"(?s:\$?x)", "$")
+    assert not _starts_with(r"(?s:\$x|y)", "$")
+    assert not _starts_with(r"(?s:x\$)", "$")
+
+
+def _split_by_regex(html: str) -> list[tuple[str, str]]:
+    """The pieces by their definition: one lazy regex over the page."""
+    from analysis.render.html import _RAW_TEXT
+
+    pieces, pos = [], 0
+    for m in _RAW_TEXT.finditer(html):
+        pieces.append(("markup", html[pos : m.start(3)]))
+        pieces.append((m.group(2).lower(), m.group(3)))
+        pos = m.end(3)
+    pieces.append(("markup", html[pos:]))
+    return pieces
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<p>a</p><script>var x = '</p>';</script><style>p{}</style ><p>b</p>",
+        "<SCRIPT type='x'>a</script>b<Style>c</STYLE\n>d",
+        "<script>never closed <style>s</style> tail",
+        "<scripts>not raw</scripts><script>x</style>y</script>",
+        "<style>a</script></style><script src='//x'></script>",
+        "",
+        "<script",
+        "<p>no raw text at all</p>",
+    ],
+)
+def test_split_markup_as_its_regex(page):
+    from analysis.render.html import _split_markup
+
+    assert _split_markup(page) == _split_by_regex(page)

@@ -427,6 +427,26 @@ def test_restrict_tables_to_every_consultation(seed_tables):
     assert cut["source_lines"].equals(seed_tables["source_lines"])
 
 
+def test_restrict_tables_keeps_the_statements_of_every_consultation(seed_tables):
+    every = seed_tables["consultations"]["consultation_id"]
+    whole = rh.restrict_tables(seed_tables, every)
+    for name in ("safeguards", "personal_data_items"):
+        assert whole[name] is seed_tables[name]  # nothing to drop: not copied
+        frame = seed_tables[name]
+        strays = pl.concat(
+            [
+                frame.head(1).with_columns(consultation_id=pl.lit("elsewhere")),
+                frame.head(1).with_columns(consultation_id=pl.lit(None, pl.String)),
+            ]
+        )
+        tables = dict(seed_tables, **{name: pl.concat([frame.head(2), strays, frame.slice(2)])})
+        assert rh.restrict_tables(tables, every)[name].equals(frame)  # strays dropped
+        some = every.head(3)
+        assert rh.restrict_tables(tables, some)[name].equals(
+            frame.filter(pl.col("consultation_id").is_in(some.implode()))
+        )
+
+
 def test_markdown_table_total_counts_the_rows_left_out():
     df = pl.DataFrame({"n": [1, 2]})
     assert rh.markdown_table(df, ["n"], limit=2, total=5).endswith("（ほか 3 件は省略）")
@@ -478,3 +498,39 @@ def test_topic_counts_takes_the_tagged_turns_already_counted(seed_tables):
         plain
     )
     assert plain["utterance_share"].to_list() == (plain["utterances"] / tagged).to_list()
+
+
+def _plain_council_topics(tables, kinds=("question", "remark")):
+    """council_topics by its definition: the topics' first rows per (turn, topic), joined to
+    the members' and the chair's turns of ``kinds``."""
+    from analysis.schema import COUNCIL_ROLES
+
+    g = ["meeting_id", "deliberation_group"]
+    said = tables["utterances"].filter(
+        pl.col("speaker_role").is_in(COUNCIL_ROLES) & pl.col("kind").is_in(list(kinds))
+    )
+    return (
+        tables["question_topics"]
+        .select(*g, "seq", "topic", "matched")
+        .unique([*g, "seq", "topic"], keep="first", maintain_order=True)
+        .join(said.select(*g, "seq", "kind", "source_line"), on=[*g, "seq"], how="inner")
+    )
+
+
+@pytest.mark.parametrize("utterance_order", ["as written", "reversed"])
+@pytest.mark.parametrize("kinds", [("question", "remark"), ("question",)])
+def test_council_topics_merged_or_joined_as_its_definition(seed_tables, utterance_order, kinds):
+    tables = dict(seed_tables)
+    key = ["meeting_id", "deliberation_group", "seq", "topic"]
+    topics = tables["question_topics"]
+    first = topics.head(3).with_columns(matched=pl.lit("dup"))  # repeated (turn, topic) rows
+    tables["question_topics"] = pl.concat([topics, first, topics.head(2).reverse()])
+    if utterance_order == "reversed":  # not in turn order: the keys are joined
+        tables["utterances"] = tables["utterances"].reverse()
+    plain = _plain_council_topics(tables, kinds)
+    coded = rh.council_topics(tables, kinds, turns=True)
+    assert coded.drop("turn").sort(key).equals(plain.sort(key))
+    assert coded.drop("turn").equals(coded.drop("turn").unique(key, maintain_order=True))
+    turn = tables["utterances"].select("meeting_id", "deliberation_group", "seq")[coded["turn"]]
+    assert turn.equals(coded.select("meeting_id", "deliberation_group", "seq"))
+    assert rh.council_topics(tables, kinds).columns == plain.columns

@@ -907,9 +907,10 @@ def restrict_tables(tables: Mapping[str, Any], consultation_ids: Iterable[str]) 
     for name in _BY_GROUP:
         if name in tables:
             out[name] = _rows_of(tables[name], groups, _GROUP, maybe_all=all_groups)
+    all_consultations = cons.height == tables["consultations"].height
     for name in _BY_CONSULTATION:
         if name in tables:
-            out[name] = tables[name].filter(pl.col("consultation_id").is_in(ids))
+            out[name] = _rows_of_consultations(tables[name], ids, maybe_all=all_consultations)
     for name in _BY_MEETING:
         if name in tables:
             out[name] = _rows_of(tables[name], meetings, ["meeting_id"], maybe_all=all_meetings)
@@ -921,9 +922,26 @@ def _rows_of(
 ) -> pl.DataFrame:
     """The rows of ``df`` whose ``on`` values are among ``keys`` — ``df`` itself (not a copy)
     when ``maybe_all`` and every row's values are (rows with a null key never are)."""
-    if maybe_all and df.select(on).unique().join(keys, on=on, how="anti").height == 0:
+    if maybe_all and _values(df, on).join(keys, on=on, how="anti").height == 0:
         return df
     return df.join(keys, on=on, how="semi")
+
+
+def _rows_of_consultations(df: pl.DataFrame, ids: list[str], *, maybe_all: bool) -> pl.DataFrame:
+    """The rows of ``df`` of the 諮問 ``ids`` — ``df`` itself when ``maybe_all`` and every row's
+    consultation_id is among them."""
+    if maybe_all:
+        wanted = pl.DataFrame({"consultation_id": ids}, schema={"consultation_id": pl.String})
+        values = _values(df, ["consultation_id"])
+        if values.join(wanted, on="consultation_id", how="anti").height == 0:
+            return df
+    return df.filter(pl.col("consultation_id").is_in(ids))
+
+
+def _values(df: pl.DataFrame, on: list[str]) -> pl.DataFrame:
+    """The values of ``on`` in ``df``, each at least once: the first row of each run of equal
+    values (the tables keep a deliberation's or a meeting's rows together), not every row."""
+    return df.select(pl.struct(on).rle().struct.field("value").alias("_v")).unnest("_v").select(on)
 
 
 def follow_up_rows(
@@ -974,19 +992,45 @@ def _council_turns(tables: Mapping[str, Any], kinds: Sequence[str]) -> pl.DataFr
 
 
 def council_topics(
-    tables: Mapping[str, Any], kinds: Sequence[str] = ("question", "remark")
+    tables: Mapping[str, Any],
+    kinds: Sequence[str] = ("question", "remark"),
+    *,
+    turns: bool = False,
 ) -> pl.DataFrame:
     """The topics coded on the turns of ``kinds`` by members or the chair: one row per (turn,
-    topic). Columns: meeting_id, deliberation_group, seq, topic, matched (of the first row of
-    the turn and topic), kind, source_line. Computed once in a report for :func:`topic_counts`,
-    :func:`topic_examples` and :func:`analysis.crosstab.topic_by` (``tagged=``)."""
-    turns = _council_turns(tables, kinds).select(*_GROUP, "seq", "kind", "source_line")
-    return (
-        tables["question_topics"]
-        .select(*_GROUP, "seq", "topic", "matched")
-        .unique([*_GROUP, "seq", "topic"], keep="first")
-        .join(turns, on=[*_GROUP, "seq"], how="inner")
-    )
+    topic), in the order of ``question_topics``. Columns: meeting_id, deliberation_group, seq,
+    topic, matched (of the first row of the turn and topic), kind, source_line; with ``turns``,
+    also turn (the turn's row number in ``utterances``: one value per distinct turn). Computed
+    once in a report for :func:`topic_counts`, :func:`topic_examples` and
+    :func:`analysis.crosstab.topic_by` (``tagged=``)."""
+    from analysis.analyses._keys import turn_rows
+    from analysis.schema import COUNCIL_ROLES
+
+    utterances = tables["utterances"]
+    topics = tables["question_topics"].select(*_GROUP, "seq", "topic", "matched")
+    council = pl.col("speaker_role").is_in(COUNCIL_ROLES) & pl.col("kind").is_in(list(kinds))
+    rows = turn_rows(topics, utterances)  # a merge of sorted turn numbers
+    if rows is None:  # utterances not in turn order: join on the keys
+        said = (
+            utterances.with_row_index("turn")
+            .filter(council)
+            .select(*_GROUP, "seq", "kind", "source_line", "turn")
+        )
+        out = topics.unique([*_GROUP, "seq", "topic"], keep="first", maintain_order=True).join(
+            said, on=[*_GROUP, "seq"], how="inner", maintain_order="left"
+        )
+    else:
+        keep = utterances.select(council.fill_null(False)).to_series()
+        coded = (
+            topics.with_columns(turn=rows)
+            .filter(keep.gather(rows).fill_null(False))  # null: no such turn
+            .filter(pl.struct("turn", "topic").is_first_distinct())  # a turn: one (G, seq)
+        )
+        said = utterances.select("kind", "source_line").select(pl.all().gather(coded["turn"]))
+        out = pl.concat([coded, said], how="horizontal").select(
+            *_GROUP, "seq", "topic", "matched", "kind", "source_line", "turn"
+        )
+    return out if turns else out.drop("turn")
 
 
 def topic_counts(
@@ -1015,6 +1059,7 @@ def topic_counts(
     the caller has counted them.
     """
     from analysis.analyses._common import every_ref, first_refs, with_ref_key
+    from analysis.analyses._keys import key_codes
 
     labels = labels if labels is not None else topic_labels()
     coded = council_topics(tables, kinds) if coded is None else coded
@@ -1023,12 +1068,14 @@ def topic_counts(
         coded.select(*_GROUP, "seq").unique().height if tagged_turns is None else tagged_turns
     )
     keyed = with_ref_key(coded)  # (meeting, line) as one sortable integer
+    (deliberation,) = key_codes([coded], _GROUP)  # an integer per deliberation
     out = (
         keyed[0]
+        .with_columns(_deliberation=deliberation)
         .group_by("topic")
         .agg(
             utterances=pl.len().cast(pl.Int64),
-            deliberations=pl.struct(_GROUP).n_unique().cast(pl.Int64),
+            deliberations=pl.col("_deliberation").n_unique().cast(pl.Int64),
             **every_ref(refs_limit),
         )
     )

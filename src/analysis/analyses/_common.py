@@ -90,8 +90,13 @@ def with_ref_key(
     (meeting, line) — a missing line first in its meeting — and the meetings ranked (``_m``,
     ``meeting_id``), which :func:`first_refs` uses to turn keys back into text. Cheaper to
     sort, count and deduplicate than ``meeting_id:line`` texts."""
-    meetings = frame.select(pl.col(meeting_col).unique().sort()).with_row_index("_m")
-    keyed = frame.join(meetings, on=meeting_col, how="left")
+    from analysis.analyses._keys import runs
+
+    # ranked once per run of equal meeting ids (the tables keep a meeting's rows together)
+    run, heads = runs(frame, [meeting_col])
+    meetings = heads.unique().sort(meeting_col).with_row_index("_m")
+    rank = heads.join(meetings, on=meeting_col, how="left", maintain_order="left")["_m"]
+    keyed = frame.with_columns(_m=rank.gather(run))
     rank = pl.col("_m").cast(pl.Int64) * _LINE_SPAN
     keyed = keyed.with_columns(
         _ref_key=rank + pl.col(line_col).cast(pl.Int64).fill_null(-1) + 1

@@ -17,6 +17,7 @@ from analysis.analyses._common import (
     first_refs,
     get_table,
 )
+from analysis.analyses._keys import enum_codes, pair_key
 
 _FLAG_SCHEMA = {
     "consultation_id": pl.String,
@@ -111,39 +112,57 @@ def flag_sensitive_items(
     if personal_data_items.height == 0 or patterns.height == 0:
         return pl.DataFrame(schema=_FLAG_SCHEMA)
     plist = patterns["pattern"].to_list()
-    rows = personal_data_items.with_row_index("_row")
-    by_item = _rows_matching(rows, "item_norm", pl.col("item_norm"), plist, "item")  # NFKC already
-    by_group = _rows_matching(
-        rows, "item_group", pl.col("item_group").str.normalize("NFKC"), plist, "item_group"
+    labels = patterns["label_ja"].drop_nulls().unique().sort().to_list()
+    rows = personal_data_items
+    found = pl.concat(
+        [
+            _rows_matching(rows, "item_norm", pl.col("item_norm"), plist, 0),  # NFKC already
+            _rows_matching(
+                rows, "item_group", pl.col("item_group").str.normalize("NFKC"), plist, 1
+            ),
+        ]
     )
-    return (
-        pl.concat([by_item, by_group])
-        .join(patterns.with_row_index("_p"), on="pattern", how="inner")
-        .sort("_row", "matched_in", "_p")  # "item" sorts before "item_group"
-        .unique(["_row", "label_ja"], keep="first", maintain_order=True)
-        .join(rows, on="_row", how="inner")
+    # per (row, label), the first pattern found in the item, else in its group
+    label = patterns.select(
+        enum_codes(pl.col("label_ja"), labels, null_code=len(labels))
+    ).to_series()
+    picked = (
+        found.sort("_row", "_in", "_p")
+        .filter(pair_key(pl.col("_row"), pl.lit(label).gather(pl.col("_p"))).is_first_distinct())
         .sort("_row", "_p")
-        .select(list(_FLAG_SCHEMA))
-        .cast(_FLAG_SCHEMA)
     )
+    matched_in = pl.when(pl.col("_in") == 0).then(pl.lit("item")).otherwise(pl.lit("item_group"))
+    return pl.concat(
+        [
+            rows.select(pl.all().gather(picked["_row"])),
+            patterns.select(pl.all().gather(picked["_p"])),
+            picked.select(matched_in=matched_in),
+        ],
+        how="horizontal",
+    ).select(pl.col(c).cast(t) for c, t in _FLAG_SCHEMA.items())
 
 
 def _rows_matching(
-    rows: pl.DataFrame, column: str, text: pl.Expr, patterns: list[str], matched_in: str
+    rows: pl.DataFrame, column: str, text: pl.Expr, patterns: list[str], matched_in: int
 ) -> pl.DataFrame:
-    """(_row, pattern, matched_in) for each pattern found in ``text`` (an expression of
-    ``column``), overlaps included; the patterns are searched once per distinct value of
-    ``column`` (items repeat across 諮問), not once per row."""
+    """(_row, _p, _in) for each pattern (its place ``_p`` in ``patterns``) found in ``text``
+    (an expression of ``column``), overlaps included, with ``_in`` = ``matched_in``; the
+    patterns are searched once per distinct value of ``column`` (items repeat across 諮問),
+    not once per row, and the rows are matched to the values by their place among them."""
+    values = rows[column].drop_nulls().unique().sort().to_list()
     found = (
-        rows.select(pl.col(column).unique())
-        .with_columns(pattern=text.str.extract_many(patterns, overlapping=True))
-        .explode("pattern")
-        .drop_nulls("pattern")
+        pl.DataFrame({column: values}, schema={column: rows.schema[column]})
+        .with_columns(_p=text.str.extract_many(patterns, overlapping=True))
+        .with_row_index("_v")
+        .explode("_p")
+        .drop_nulls("_p")
+        .select("_v", _p=enum_codes(pl.col("_p"), patterns))
     )
     return (
-        rows.select("_row", column)
-        .join(found, on=column, how="inner")
-        .select("_row", "pattern", matched_in=pl.lit(matched_in))
+        rows.select(_v=enum_codes(pl.col(column), values))
+        .with_row_index("_row")
+        .join(found, on="_v", how="inner")
+        .select("_row", "_p", _in=pl.lit(matched_in, pl.UInt8))
     )
 
 

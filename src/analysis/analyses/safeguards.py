@@ -22,6 +22,7 @@ from analysis.analyses._common import (
     get_table,
     validate_choices,
 )
+from analysis.analyses._keys import Turns, enum_codes, key_codes, pair_key
 from analysis.schema import CONTROL_CATEGORIES, COUNCIL_ROLES, UTTERANCE_KINDS
 
 UNCLASSIFIED = "unclassified"
@@ -367,17 +368,21 @@ def _uncovered_first_details(
     one of its stated measures is one the map lists for the topic (a join of the pairs, as
     :func:`topic_safeguard_coverage`'s list intersection); lists only for the first rows."""
     kinds = validate_choices("kinds", kinds, UTTERANCE_KINDS)
-    said = utterances.select(*GROUP_KEY, "seq", "speaker_role", "kind", "source_line").filter(
-        pl.col("speaker_role").is_in(COUNCIL_ROLES) & pl.col("kind").is_in(kinds)
-    )
     mapped_topics = topic_measure_map["topic"].unique().to_list()
     topics = question_topics.select(*GROUP_KEY, "seq", "topic", "matched")
     if not include_unmapped:
         topics = topics.filter(pl.col("topic").is_in(mapped_topics))
-    joined = topics.join(
-        said.drop("speaker_role", "kind"), on=[*GROUP_KEY, "seq"], how="inner"
-    ).sort(*GROUP_KEY, "seq")
-    raised = joined.group_by(*GROUP_KEY, "topic", maintain_order=True).agg(
+    joined, code_joined, code_sg = _raised_turns(topics, utterances, safeguards, kinds)
+    # (deliberation, topic) as one integer: deliberations coded alike in the statements, topics
+    # and measures by their place in a list (a null topic gets its own code)
+    names = {t for t in mapped_topics if t is not None}
+    names |= set(joined["topic"].drop_nulls().unique().to_list())
+    topic_code = enum_codes(pl.col("topic"), sorted(names), null_code=len(names))
+    joined = joined.with_columns(_g=code_joined).with_columns(
+        _key=pair_key(pl.col("_g"), topic_code)
+    )
+    raised = joined.group_by("_key", maintain_order=True).agg(
+        pl.col(*GROUP_KEY, "topic", "_g").first(),
         utterances=count(pl.col("seq").n_unique()),
         _first_line=pl.col("source_line").min(),
     )
@@ -385,25 +390,30 @@ def _uncovered_first_details(
         topic_measure_map.select("topic", "measure")
         .filter(pl.col("measure") != UNCLASSIFIED)
         .unique()
+        .drop_nulls()
+    )
+    measures = sorted(set(pairs["measure"].to_list()))
+    measure_code = enum_codes(pl.col("measure"), measures)
+    pairs = pairs.filter(pl.col("topic").is_in(sorted(names))).select(
+        _m=measure_code, _t=enum_codes(pl.col("topic"), sorted(names))
     )
     covered = (
-        safeguards.select(*GROUP_KEY, "measure")
-        .filter(pl.col("measure") != UNCLASSIFIED)
-        .unique()
-        .join(pairs, on="measure", how="inner")
-        .select(*GROUP_KEY, "topic")
-        .unique()
+        safeguards.select(_g=code_sg, _m=measure_code)
+        .drop_nulls("_m")  # measures no topic is mapped to
+        .filter(pair_key(pl.col("_g"), pl.col("_m")).is_first_distinct())
+        .join(pairs, on="_m", how="inner")
+        .select(_key=pair_key(pl.col("_g"), pl.col("_t")))
     )
     out = (
-        raised.join(covered, on=[*GROUP_KEY, "topic"], how="anti", maintain_order="left")
-        .sort("meeting_id", "_first_line", "topic")
+        raised.join(covered, on="_key", how="anti", maintain_order="left")
+        .sort("meeting_id", "_first_line", "topic", maintain_order=True)
         .with_columns(mapped=pl.col("topic").is_in(mapped_topics), covered=pl.lit(False))
     )
-    keys = [*GROUP_KEY, "topic"]
-    head = out.head(max(detail_rows, 0)).select(keys)
+    keys = ["_g", "_key", "topic"]
+    head = out.head(max(detail_rows, 0)).select(*GROUP_KEY, *keys)
     lists = (
-        joined.join(head, on=keys, how="semi", maintain_order="left")
-        .group_by(keys, maintain_order=True)
+        joined.join(head.select("_key"), on="_key", how="semi", maintain_order="left")
+        .group_by("_key", maintain_order=True)
         .agg(
             seqs=pl.col("seq").unique(maintain_order=True),
             source_lines=pl.col("source_line").unique(maintain_order=True),
@@ -414,10 +424,9 @@ def _uncovered_first_details(
         expected_measures=pl.col("measure").unique(maintain_order=True)
     )
     stated = (
-        safeguards.join(
-            head.select(GROUP_KEY).unique(), on=list(GROUP_KEY), how="semi", maintain_order="left"
-        )
-        .group_by(*GROUP_KEY)
+        safeguards.with_columns(_g=code_sg)
+        .filter(pl.col("_g").is_in(head["_g"].implode()))
+        .group_by("_g")
         .agg(
             stated_measures=pl.col("measure")
             .filter(pl.col("measure") != UNCLASSIFIED)
@@ -426,9 +435,9 @@ def _uncovered_first_details(
     )
     empty_list = pl.lit([], pl.List(pl.String))
     detailed = (
-        head.join(lists, on=keys, how="left", maintain_order="left")
+        head.join(lists, on="_key", how="left", maintain_order="left")
         .join(expected, on="topic", how="left", maintain_order="left")
-        .join(stated, on=list(GROUP_KEY), how="left", maintain_order="left")
+        .join(stated, on="_g", how="left", maintain_order="left")
         .with_columns(
             pl.col("expected_measures").fill_null(empty_list),
             pl.col("stated_measures").fill_null(empty_list),
@@ -442,7 +451,7 @@ def _uncovered_first_details(
     )
     return (
         out.with_row_index("_i")
-        .join(detailed.drop(keys), on="_i", how="left", maintain_order="left")
+        .join(detailed.drop(*GROUP_KEY, *keys), on="_i", how="left", maintain_order="left")
         .select(
             *GROUP_KEY,
             "topic",
@@ -456,3 +465,31 @@ def _uncovered_first_details(
             "covered",
         )
     )
+
+
+def _raised_turns(
+    topics: pl.DataFrame, utterances: pl.DataFrame, safeguards: pl.DataFrame, kinds: list[str]
+) -> tuple[pl.DataFrame, pl.Series, pl.Series]:
+    """``topics`` (meeting_id, deliberation_group, seq, topic, matched) on the turns of
+    ``kinds`` by members or the chair, with the turn's source_line, in turn order (deliberation,
+    then seq); and a code of the deliberation of each of those rows and of each statement in
+    ``safeguards`` (equal for the same deliberation). The turns are looked up by merging sorted
+    turn numbers (:class:`analysis.analyses._keys.Turns`), or joined on the keys when the
+    utterances are not in turn order."""
+    said = pl.col("speaker_role").is_in(COUNCIL_ROLES) & pl.col("kind").is_in(kinds)
+    turns = Turns(utterances)
+    if not turns.usable:
+        joined = topics.join(
+            utterances.filter(said).select(*GROUP_KEY, "seq", "source_line"),
+            on=[*GROUP_KEY, "seq"],
+            how="inner",
+        ).sort(*GROUP_KEY, "seq")
+        return joined, *key_codes([joined, safeguards], GROUP_KEY)
+    rows = turns.rows(topics)
+    keep = utterances.select(said.fill_null(False)).to_series()
+    found = topics.with_columns(_turn=rows).filter(keep.gather(rows).fill_null(False))
+    found = found.with_columns(source_line=utterances["source_line"].gather(found["_turn"])).sort(
+        "_turn", maintain_order=True
+    )
+    code = turns.deliberation.gather(found["_turn"])
+    return found.drop("_turn"), code, turns.deliberations(safeguards)

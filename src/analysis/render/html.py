@@ -68,16 +68,31 @@ _EXTERNAL_LINK = re.compile(
 )
 # Contents of <script> and <style> elements: code, not markup (the chart bundle is in here).
 _RAW_TEXT = re.compile(r"(<(script|style)\b[^>]*>)(.*?)(</\2\s*>)", re.IGNORECASE | re.DOTALL)
+_RAW_OPEN = re.compile(r"<(script|style)\b[^>]*>", re.IGNORECASE)
+_RAW_CLOSE = {
+    "script": re.compile(r"</script\s*>", re.IGNORECASE),
+    "style": re.compile(r"</style\s*>", re.IGNORECASE),
+}
 
 
 def _split_markup(html: str) -> list[tuple[str, str]]:
-    """``(kind, text)`` pieces: ``"markup"``, or the inside of a ``"script"``/``"style"``."""
+    """``(kind, text)`` pieces: ``"markup"``, or the inside of a ``"script"``/``"style"``.
+
+    The pieces :data:`_RAW_TEXT` finds, found faster: each opening tag, then the first closing
+    tag of its kind after it (a literal search, not a lazy match across the chart bundle); an
+    opening tag without one is markup, and the search goes on after its ``<``."""
     pieces: list[tuple[str, str]] = []
-    pos = 0
-    for m in _RAW_TEXT.finditer(html):
-        pieces.append(("markup", html[pos : m.start(3)]))
-        pieces.append((m.group(2).lower(), m.group(3)))
-        pos = m.end(3)
+    pos = start = 0
+    while (m := _RAW_OPEN.search(html, start)) is not None:
+        kind = m.group(1).lower()
+        close = _RAW_CLOSE[kind].search(html, m.end())
+        if close is None:
+            start = m.start() + 1
+            continue
+        pieces.append(("markup", html[pos : m.end()]))
+        pieces.append((kind, html[m.end() : close.start()]))
+        pos = close.start()
+        start = close.end()
     pieces.append(("markup", html[pos:]))
     return pieces
 
@@ -114,7 +129,9 @@ def strip_external(html: str) -> str:
     html = _EXTERNAL_SCRIPT.sub("", html)
     out = []
     for kind, text in _split_markup(html):
-        if kind == "markup":
+        if "//" not in text:  # every pattern here needs an address's "//"
+            pass
+        elif kind == "markup":
             text = _EXTERNAL_LINK.sub("", text)
             text = _RESOURCE_ATTR.sub(
                 lambda m: f"data-external-{m.group(1)}{m.group(2)}{m.group(3)}{m.group(4)}", text
@@ -186,14 +203,55 @@ def _accessible(page: str) -> str:
 
 _exporter_lock = threading.Lock()
 
+# The first character of every match of nbconvert's math rules ($$…$$, \\[…\\], $…$, \\(…\\),
+# \begin{…}…\end{…}): declared to mistune, which then skips from one possible start character to
+# the next instead of searching every table cell with all its rules (the same tokens, sooner).
+_MATH_START = {
+    "block_math_tex": "$",
+    "block_math_latex": "\\",
+    "inline_math_tex": "$",
+    "inline_math_latex": "\\",
+    "latex_environment": "\\",
+}
+_LOOKBEHIND = re.compile(r"^\(\?<!(?:\[[^\]]*\]|\\\\|[^)])+\)")
+
+
+def _starts_with(pattern: str, char: str) -> bool:
+    """Whether every match of the rule ``pattern`` begins with the literal ``char``: the pattern
+    (inside nbconvert's ``(?s:…)``, after any lookbehind) starts with that escaped character."""
+    body = pattern[4:-1] if pattern.startswith("(?s:") and pattern.endswith(")") else pattern
+    body = _LOOKBEHIND.sub("", body)
+    literal = re.escape(char)
+    return (
+        "|" not in body
+        and body.startswith(literal)
+        and body[len(literal) : len(literal) + 1] not in ("?", "*", "{")
+    )
+
+
+def declare_math_start(inline: Any) -> Any:
+    """Declare the start characters of nbconvert's math rules on a mistune inline parser, each
+    after checking that its pattern does begin with that character (else nothing changes)."""
+    rules = getattr(inline, "rules", ())
+    spec = getattr(inline, "specification", {})
+    declared = getattr(inline, "_rule_start_chars", None)
+    if declared is None:
+        return inline
+    for name, char in _MATH_START.items():
+        if name in rules and _starts_with(spec.get(name, ""), char):
+            declared[name] = {char}
+    inline._fast_trigger_chars = None
+    return inline
+
 
 @lru_cache(maxsize=1)
 def _exporter() -> Any:
     """The HTML exporter, made once: its templates are compiled on first use, then reused."""
-    from jinja2 import DictLoader
+    from jinja2 import DictLoader, pass_context
     from nbconvert import HTMLExporter
     from nbconvert.exporters.templateexporter import TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
     from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
     from analysis.charts import FONT
@@ -218,6 +276,24 @@ def _exporter() -> Any:
             self.register_filter("filter_data_type", filter_data_type)
             page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
             return _accessible(page), resources
+
+        @pass_context
+        def markdown2html(self, context: Any, source: str) -> str:
+            """HTMLExporter.markdown2html, with the math rules' start characters declared
+            (:func:`declare_math_start`)."""
+            cell = context.get("cell", {})
+            renderer = IPythonRenderer(
+                escape=False,
+                attachments=cell.get("attachments", {}),
+                embed_images=self.embed_images,
+                path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+                anchor_link_text=self.anchor_link_text,
+                exclude_anchor_links=self.exclude_anchor_links,
+                **self.lexer_options,
+            )
+            markdown = MarkdownWithMath(renderer=renderer)
+            declare_math_start(markdown.inline)
+            return markdown.render(source)
 
     template = _TEMPLATE.replace("%(font)s", FONT)
     return ReportExporter(
