@@ -75,7 +75,7 @@ ids = pl.col("meeting_id") + ":" + pl.col("label")
 by_category = (
     register.group_by("category", "分類")
     .agg(件数=pl.len(), 諮問=rh.join_first(ids))
-    .sort("件数", descending=True)
+    .sort(["件数", "category"], descending=[True, False])  # one order, run after run
 )
 chart = (
     alt.Chart(by_category)
@@ -102,6 +102,7 @@ by_department = (
     .group_by("departments", "category", "分類")
     .agg(件数=pl.len(), 諮問=rh.join_first(ids))
     .rename({"departments": "担当課"})
+    .sort("担当課", "category")
 )
 order = (
     by_department.group_by("担当課")
@@ -134,7 +135,7 @@ by_year = (
         年度=pl.format("{}年度", "fiscal_year"),
         和暦=pl.col("fiscal_year").map_elements(rh.jp_fiscal_year, return_dtype=pl.String),
     )
-    .sort("fiscal_year")
+    .sort("fiscal_year", "category")
 )
 chart = (
     alt.Chart(by_year)

@@ -212,6 +212,21 @@ def test_consultations(rendered):
     assert "行 84〜120" in filtered and "行 44〜82" not in filtered  # イ only, not ア
 
 
+def test_consultations_chart_data_come_in_one_order(rendered):
+    """Rows of equal counts in a fixed order, so that a report made twice is the same page."""
+    raw = rendered["consultations"].html.read_text(encoding="utf-8")
+    specs = [
+        json.loads(m.group(1))
+        for m in re.finditer(r"<script[^>]*council-chart-spec[^>]*>(.*?)</script>", raw, re.S)
+    ]
+    rows = [next(iter(spec["datasets"].values())) for spec in specs]
+    by_category, by_department, by_year = rows
+    assert len(by_category) > 1 and len(by_department) > 1
+    assert by_category == sorted(by_category, key=lambda r: (-r["件数"], r["category"]))
+    assert by_department == sorted(by_department, key=lambda r: (r["担当課"], r["category"]))
+    assert by_year == sorted(by_year, key=lambda r: (r["fiscal_year"], r["category"]))
+
+
 def test_question_topics(rendered):
     page = _page(rendered, "question_topics")
     for text in (
