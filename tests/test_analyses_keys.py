@@ -5,7 +5,15 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from analysis.analyses._keys import Turns, enum_codes, key_codes, pair_key, turn_rows
+from analysis.analyses._keys import (
+    Turns,
+    enum_codes,
+    group_codes,
+    key_codes,
+    pair_key,
+    statement_codes,
+    turn_rows,
+)
 
 G = ["meeting_id", "deliberation_group"]
 
@@ -107,3 +115,49 @@ def test_enum_codes_and_pair_key():
     assert out["plain"].to_list() == [1, None, 0, None, 1]
     assert out["with_null"].to_list() == [1, 2, 0, None, 1]
     assert out["key"].to_list() == [1, (1 << 32) + 2, (2 << 32), None, (4 << 32) + 1]
+
+
+def _codes_match_keys(frame, keys, codes):
+    """Codes equal exactly when the keys are (nulls as values, as a group-by sees them)."""
+    both = frame.select(keys).with_columns(_c=codes)
+    assert both.select(pl.struct(keys).n_unique()).item() == both["_c"].n_unique()
+    assert frame.height == 0 or both.group_by(keys).agg(pl.col("_c").n_unique())["_c"].max() == 1
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        UTT,  # each value in one run (the fast path)
+        LEFT,  # values repeated in separate runs, nulls
+        UTT.reverse(),
+        pl.concat([UTT, UTT]),  # every value in two runs
+        UTT.head(0),
+    ],
+)
+@pytest.mark.parametrize("keys", [["meeting_id"], G, ["deliberation_group"]])
+def test_group_codes_equal_exactly_for_equal_keys(frame, keys):
+    _codes_match_keys(frame, keys, group_codes(frame, keys))
+
+
+def test_group_codes_null_runs_fall_back():
+    frame = pl.DataFrame({"k": [None, "a", None, "a", "b"]}).sort("k")
+    _codes_match_keys(frame, ["k"], group_codes(frame, ["k"]))
+    frame = pl.DataFrame({"k": ["a", None, "b", None]})
+    _codes_match_keys(frame, ["k"], group_codes(frame, ["k"]))
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [1, 1, 2, None, 1, None, 0, 2],
+        [1, 1, 2, None, 1, None, -5, 2],  # out of range: the plain codes
+        [1, 1, 2, None, 1, None, 1 << 40, 2],
+    ],
+)
+def test_statement_codes_equal_exactly_for_equal_statements(lines):
+    frame = pl.DataFrame(
+        {"text": ["a", "a", "a", "b", None, None, "a", "b"], "source_line": lines},
+        schema={"text": pl.String, "source_line": pl.Int64},
+    )
+    for f in (frame, frame.reverse(), frame.head(0)):
+        _codes_match_keys(f, ["text", "source_line"], statement_codes(f))

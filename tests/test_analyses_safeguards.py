@@ -393,3 +393,53 @@ def test_uncovered_topics_detail_rows_with_utterances_in_turn_order(include_unma
         topics, utt.reverse(), sg, TOPIC_MAP, detail_rows=plain.height, **kw
     )
     assert shuffled.equals(plain)
+
+
+def _scattered_world():
+    """world() with more statements (a null text, a null line, one text on two lines and two
+    meetings) and its statements in an order that splits every 諮問 into several runs."""
+    w = world()
+    extra = to_frame(
+        "safeguards",
+        [
+            _sg("m1-ア", "ア", "暗号化", "encryption", "technical", 15),
+            _sg("m1-ア", "ア", None, "unclassified", "unclassified", 16),
+            _sg("m1-ア", "ア", "適切に管理する", "unclassified", "unclassified", None),
+            _sg("m1-ク", "ク・ケ・コ", "暗号化", "encryption", "technical", 13),
+            _sg("m2-ア", "ア", "暗号化", "encryption", "technical", 13, mid="m2"),
+        ],
+    )
+    sg = pl.concat([w["safeguards"], extra])
+    order = [9, 0, 5, 1, 10, 6, 2, 11, 7, 3, 12, 8, 4]
+    return {**w, "safeguards": sg[order]}, sg
+
+
+def test_counts_do_not_depend_on_row_order():
+    scattered, in_order = _scattered_world()
+    counts = [
+        "count",
+        "consultations",
+        "deliberations",
+        "meetings",
+        "statements",
+    ]
+    a = measure_recurrence(scattered["safeguards"], taxonomy=TAXONOMY).select("measure", *counts)
+    b = measure_recurrence(in_order, taxonomy=TAXONOMY).select("measure", *counts)
+    assert a.equals(b)
+    plain = in_order.group_by("measure").agg(
+        statements=pl.struct("meeting_id", "text", "source_line").n_unique().cast(pl.Int64),
+        deliberations=pl.struct("meeting_id", "deliberation_group").n_unique().cast(pl.Int64),
+    )
+    assert (
+        a.select("measure", "statements", "deliberations")
+        .sort("measure")
+        .equals(plain.sort("measure"))
+    )
+    cov = coverage_matrix(scattered).drop("measures")
+    assert cov.equals(coverage_matrix({**scattered, "safeguards": in_order}).drop("measures"))
+    plain = in_order.group_by("consultation_id").agg(
+        statements=pl.struct("text", "source_line").n_unique().cast(pl.Int64)
+    )
+    got = cov.join(plain, on="consultation_id", suffix="_plain")
+    assert got["statements"].to_list() == got["statements_plain"].to_list()
+    assert cov.filter(pl.col("consultation_id") == "m1-ア")["statements"].item() == 8

@@ -40,6 +40,39 @@ def key_codes(frames: Sequence[pl.DataFrame], keys: Sequence[str]) -> list[pl.Se
     ]
 
 
+def group_codes(frame: pl.DataFrame, keys: Sequence[str]) -> pl.Series:
+    """A UInt32 code of each row's ``keys`` values, equal exactly when the values are (a null
+    counts as a value): the run number when each value is in one run of rows (as the tables
+    are written: one key column sorted without nulls, or no run's value repeated), else
+    :func:`key_codes`. A group-by on the code is a group-by on the keys, without hashing their
+    strings for each row."""
+    keys = list(keys)
+    run, heads = runs(frame, keys)
+    column = frame[keys[0]]
+    one_run_each = (len(keys) == 1 and column.null_count() == 0 and column.is_sorted()) or not (
+        heads.is_duplicated().any()
+    )
+    return run.cast(pl.UInt32) if one_run_each else key_codes([frame], keys)[0]
+
+
+def statement_codes(
+    frame: pl.DataFrame, text: str = "text", line: str = "source_line"
+) -> pl.Series:
+    """An Int64 code of each row's (``text``, ``line``), equal exactly when both are (nulls
+    included): the text's place among the distinct texts paired with the line number, or
+    :func:`key_codes` when a line is outside [0, 2³² − 1)."""
+    lines = frame[line]
+    if lines.len() and not lines.drop_nulls().is_between(0, _SEQ_SPAN - 2).all():
+        return key_codes([frame], [text, line])[0].cast(pl.Int64)
+    names = frame[text].drop_nulls().unique().sort()
+    return frame.select(
+        pair_key(
+            enum_codes(pl.col(text), names, null_code=names.len()),
+            pl.col(line).fill_null(-1) + 1,
+        )
+    ).to_series()
+
+
 def enum_codes(expr: pl.Expr, names: Sequence[str], *, null_code: int | None = None) -> pl.Expr:
     """``expr``'s strings as their place in ``names`` (distinct strings): null for a string not
     among them, and for null (or ``null_code`` when given, e.g. ``len(names)``)."""

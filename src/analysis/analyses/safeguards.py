@@ -22,7 +22,14 @@ from analysis.analyses._common import (
     get_table,
     validate_choices,
 )
-from analysis.analyses._keys import Turns, enum_codes, key_codes, pair_key
+from analysis.analyses._keys import (
+    Turns,
+    enum_codes,
+    group_codes,
+    key_codes,
+    pair_key,
+    statement_codes,
+)
 from analysis.schema import CONTROL_CATEGORIES, COUNCIL_ROLES, UTTERANCE_KINDS
 
 UNCLASSIFIED = "unclassified"
@@ -61,11 +68,20 @@ def measure_recurrence(
     Sorted by count (descending), then measure.
     """
     tax = _taxonomy(taxonomy)
-    agg = safeguards.group_by("measure").agg(
-        consultations=count(pl.col("consultation_id").n_unique()),
-        deliberations=count(pl.struct(*GROUP_KEY).n_unique()),
-        meetings=count(pl.col("meeting_id").n_unique()),
-        statements=count(pl.struct("meeting_id", "text", "source_line").n_unique()),
+    # distinct 諮問, deliberations, meetings and statements counted as integer codes
+    coded = safeguards.select(
+        "measure", "consultation_id", "control_category", "meeting_id", "source_line"
+    ).with_columns(
+        _c=group_codes(safeguards, ["consultation_id"]),
+        _g=group_codes(safeguards, GROUP_KEY),
+        _mt=group_codes(safeguards, ["meeting_id"]),
+        _s=statement_codes(safeguards),
+    )
+    agg = coded.group_by("measure").agg(
+        consultations=count(pl.col("_c").n_unique()),
+        deliberations=count(pl.col("_g").n_unique()),
+        meetings=count(pl.col("_mt").n_unique()),
+        statements=count(pl.struct("_mt", "_s").n_unique()),
         sg_category=pl.col("control_category").first(),
         consultation_ids=pl.col("consultation_id").unique(maintain_order=True),
         **every_ref(refs_limit),
@@ -127,14 +143,23 @@ def coverage_matrix(tables: Tables) -> pl.DataFrame:
     )
     sg = get_table(tables, "safeguards")
     classified = pl.col("measure") != UNCLASSIFIED
-    per = sg.group_by("consultation_id").agg(
-        *[
-            count(pl.col("measure").filter(pl.col("control_category") == c).n_unique()).alias(c)
-            for c in CONTROL_CATEGORIES
-        ],
-        unclassified=count(pl.struct("text", "source_line").filter(~classified).n_unique()),
-        statements=count(pl.struct("text", "source_line").n_unique()),
-        measures=pl.col("measure").filter(classified).unique(maintain_order=True),
+    # grouped and counted on integer codes of the 諮問 and of the statements (text, line)
+    coded = sg.select("consultation_id", "measure", "control_category").with_columns(
+        _c=group_codes(sg, ["consultation_id"]), _s=statement_codes(sg)
+    )
+    per = (
+        coded.group_by("_c")
+        .agg(
+            pl.col("consultation_id").first(),
+            *[
+                count(pl.col("measure").filter(pl.col("control_category") == c).n_unique()).alias(c)
+                for c in CONTROL_CATEGORIES
+            ],
+            unclassified=count(pl.col("_s").filter(~classified).n_unique()),
+            statements=count(pl.col("_s").n_unique()),
+            measures=pl.col("measure").filter(classified).unique(maintain_order=True),
+        )
+        .drop("_c")
     )
     return (
         cons.join(per, on="consultation_id", how="left")
