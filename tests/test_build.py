@@ -261,6 +261,29 @@ def test_tables_are_in_key_order_when_files_are_not(tmp_path):
     assert ids == sorted(ids) and len(ids) == 7
 
 
+@pytest.mark.parametrize("n, workers", [(10_000, 2), (1_000, 2), (100, 4), (20, 2), (5, 2), (1, 2)])
+def test_pool_chunks_cover_the_files_in_order_and_shrink_towards_the_end(n, workers):
+    from analysis.build import _CHUNK_MOST, _chunk_spans
+
+    spans = _chunk_spans(n, workers)
+    assert [start for start, _ in spans] == [
+        sum(size for _, size in spans[:i]) for i in range(len(spans))
+    ]
+    sizes = [size for _, size in spans]
+    assert sum(sizes) == n and max(sizes) <= _CHUNK_MOST and min(sizes) >= 1
+    assert sizes == sorted(sizes, reverse=True)  # guided: the largest first
+    if n >= 1_000:
+        assert sizes[0] == _CHUNK_MOST and sizes[-2] <= 16  # the last are small: an even finish
+        assert len(spans) < -(-n // 64)  # fewer chunks than chunks of 64 documents
+
+
+def test_chunks_parsed_in_this_process_are_even():
+    from analysis.build import _chunk_spans
+
+    assert [size for _, size in _chunk_spans(10_000, 1)] == [160] * 62 + [80]
+    assert [size for _, size in _chunk_spans(8, 1)] == [2, 2, 2, 2]
+
+
 def test_topics_coded_per_chunk_equal_coding_the_whole(tmp_path):
     """A worker codes its chunk's topics; two documents of one chunk may share a meeting id."""
     from analysis import paths
