@@ -475,6 +475,16 @@ def test_is_page_artifact(line: str) -> None:
     assert is_page_artifact(line)
     assert is_page_artifact(f"  {line}  ")
     assert is_page_number(to_norm(line))
+    # the parser asks is_page_number only about a text starting as a page number may
+    assert to_norm(line).strip()[0] in normalise.PAGE_NUMBER_STARTS
+
+
+@given(st.text(alphabet="-－−―0123456789０１２ pPageofｐ/ページ　", max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_page_numbers_start_as_page_number_starts_says(text: str) -> None:
+    norm = to_norm(text)
+    if is_page_number(norm, at_page_edge=True):
+        assert norm.strip()[0] in normalise.PAGE_NUMBER_STARTS
 
 
 @pytest.mark.parametrize(

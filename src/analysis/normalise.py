@@ -354,7 +354,9 @@ def clean_line(raw: str) -> CleanLine:
 
 def repair(raw: str) -> tuple[str, str, bool]:
     """``(text, marker, bold)`` of :func:`clean_line`, for callers that need no ``norm``."""
-    s = _translate(raw)
+    # _translate inlined: this runs once a line, and the two calls cost more than the search
+    table = _table if _table is not None else compat_table()
+    s = raw.translate(table) if _table_hit.search(raw) else raw
     bold = False
     if "**" in s or "__" in s:
         unbolded = _unbold(s)
@@ -441,6 +443,11 @@ def is_page_artifact(text: str, *, at_page_edge: bool = False) -> bool:
     a page; ``(3)`` never counts (it is a list number).
     """
     return is_page_number(unicodedata.normalize("NFKC", text), at_page_edge=at_page_edge)
+
+
+# The first character of every page number is_page_number knows (after its strip): a dash, an
+# ASCII digit or the p of page/p. (callers may skip the call for a text starting otherwise)
+PAGE_NUMBER_STARTS: Final = frozenset("-‐‑‒–—―−0123456789pP")
 
 
 def is_page_number(norm: str, *, at_page_edge: bool = False) -> bool:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from analysis.normalise import (
+    PAGE_NUMBER_STARTS,
     find_repeated_lines,
     find_running_headers,
     is_page_number,
@@ -59,20 +60,31 @@ class Prepared:
 
     def content(self) -> list[Line]:
         """Lines that still need a role: non-blank and not set aside as artifacts."""
-        return [ln for ln in self.lines if not ln.blank and ln.role is None]
+        return [ln for ln in self.lines if ln.role is None and ln.text]
 
 
 def prepare(raw_lines: tuple[str, ...] | list[str], pages: tuple[int, ...] | None) -> Prepared:
     lines: list[Line] = []
+    append = lines.append
     for i, raw in enumerate(raw_lines):
-        text, _, bold = repair(raw)  # the same as clean_line, without building a CleanLine
         page = pages[i] if pages else None
-        lines.append(Line(i + 1, raw, page, text, to_norm(text), bold, None if text else "blank"))
+        if not raw:  # about half the lines of a text file: repair("") is ("", "", False)
+            append(Line(i + 1, raw, page, "", "", False, "blank"))
+            continue
+        text, _, bold = repair(raw)  # the same as clean_line, without building a CleanLine
+        append(Line(i + 1, raw, page, text, to_norm(text), bold, None if text else "blank"))
     prep = Prepared(lines)
     if pages is None:
         # a text file: find_running_headers keeps only the page-number lines, judged on the
-        # cleaned text, which is at hand (no need to clean every line again)
-        artifacts = [i for i, ln in enumerate(lines) if ln.text and is_page_number(ln.norm)]
+        # cleaned text, which is at hand (no need to clean every line again); a line that
+        # cannot start a page number is not asked
+        artifacts = [
+            i
+            for i, ln in enumerate(lines)
+            if ln.text
+            and (ln.norm[:1] in PAGE_NUMBER_STARTS or ln.norm[:1].isspace())
+            and is_page_number(ln.norm)
+        ]
     else:
         artifacts = sorted(find_running_headers([ln.raw for ln in lines], pages))
     for idx in artifacts:

@@ -512,8 +512,11 @@ class _Parser:
                 self.warn("unplaced_line", f"line could not be placed: {ln.text[:60]}", ln.no)
 
     def _mark(self, b: Block, role: str, ref: str | None = None) -> None:
+        # Line.mark, inlined (once a line of every block)
         for ln in b.lines:
-            ln.mark(role, ref)
+            ln.role = role
+            if ref is not None:
+                ln.ref = ref
 
     # ------------------------------------------------------------------ assemble
     def _meeting_key(self) -> tuple[str, dict, str | None, int, int]:

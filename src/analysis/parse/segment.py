@@ -357,7 +357,7 @@ def segment(lines: list[Line], ref: Reference) -> list[Block]:
     blocks: list[Block] = []
     section = "head"
     for ln in lines:
-        if ln.role is not None or ln.blank:
+        if ln.role is not None or not ln.text:  # not ln.blank, without the property's call
             continue
         prev = blocks[-1] if blocks else None
         # An unfinished decision sentence takes every following line that starts nothing new.

@@ -84,6 +84,13 @@ class Speaker:
     via: str = "label"  # label, presenting, present, reference, none
 
 
+# A Speaker is frozen: the one of each role a label names is made once, not once a turn.
+_ROLE_SPEAKERS = {
+    role: Speaker(role, None, True)
+    for role in {role for _, role in MEMBER_LABELS} | {"secretariat"}
+}
+
+
 def resolve_speaker(
     label: str, presenting: list[str], present_departments: list[str], ref: Reference
 ) -> Speaker:
@@ -95,7 +102,7 @@ def resolve_speaker(
     """
     role = label_role(label)
     if role is not None:
-        return Speaker(role, None, True)
+        return _ROLE_SPEAKERS[role]
     lab = compact(label)
     if lab in GENERIC_DEPARTMENT_LABELS and len(presenting) == 1:
         return Speaker("department", presenting[0], True, "presenting")
@@ -128,7 +135,7 @@ def utterance_kind(text: str, role: str, next_role: str | None, ref: Reference) 
     """
     if role in ("department", "secretariat"):
         return "answer"
-    cues = [cue for cue in ref.utterance_cues if cue.pattern in text]
+    cues = [cue for pattern, cue in _cue_patterns(ref.utterance_cues) if pattern in text]
     if role == "unknown":
         return "question" if _asks(text, cues) else "answer"
     for cue in cues:
@@ -140,6 +147,18 @@ def utterance_kind(text: str, role: str, next_role: str | None, ref: Reference) 
     if next_role in ("department", "secretariat"):
         return "question"
     return "remark"
+
+
+# id of a cues tuple -> (the tuple, (pattern, cue) of each): the patterns without an attribute
+# lookup per cue and turn
+_CUE_PATTERNS: dict[int, tuple[object, tuple[tuple[str, UtteranceCue], ...]]] = {}
+
+
+def _cue_patterns(cues) -> tuple[tuple[str, UtteranceCue], ...]:
+    known = _CUE_PATTERNS.get(id(cues))
+    if known is None or known[0] is not cues:
+        known = _CUE_PATTERNS[id(cues)] = (cues, tuple((cue.pattern, cue) for cue in cues))
+    return known[1]
 
 
 def asks_something(text: str, ref: Reference) -> bool:
