@@ -922,7 +922,7 @@ def _rows_of(
 ) -> pl.DataFrame:
     """The rows of ``df`` whose ``on`` values are among ``keys`` — ``df`` itself (not a copy)
     when ``maybe_all`` and every row's values are (rows with a null key never are)."""
-    if maybe_all and _values(df, on).join(keys, on=on, how="anti").height == 0:
+    if maybe_all and _all_among(df, keys, on):
         return df
     return df.join(keys, on=on, how="semi")
 
@@ -932,16 +932,17 @@ def _rows_of_consultations(df: pl.DataFrame, ids: list[str], *, maybe_all: bool)
     consultation_id is among them."""
     if maybe_all:
         wanted = pl.DataFrame({"consultation_id": ids}, schema={"consultation_id": pl.String})
-        values = _values(df, ["consultation_id"])
-        if values.join(wanted, on="consultation_id", how="anti").height == 0:
+        if _all_among(df, wanted, ["consultation_id"]):
             return df
     return df.filter(pl.col("consultation_id").is_in(ids))
 
 
-def _values(df: pl.DataFrame, on: list[str]) -> pl.DataFrame:
-    """The values of ``on`` in ``df``, each at least once: the first row of each run of equal
-    values (the tables keep a deliberation's or a meeting's rows together), not every row."""
-    return df.select(pl.struct(on).rle().struct.field("value").alias("_v")).unnest("_v").select(on)
+def _all_among(df: pl.DataFrame, keys: pl.DataFrame, on: list[str]) -> bool:
+    """Whether every row's ``on`` values are among ``keys``, looking at the first row of each
+    run of equal values (the tables keep a deliberation's or a meeting's rows together), not
+    at every row."""
+    values = df.select(pl.struct(on).rle().struct.field("value").alias("_v")).unnest("_v")
+    return values.select(on).join(keys, on=on, how="anti").height == 0
 
 
 def follow_up_rows(
@@ -983,14 +984,6 @@ def follow_up_rows(
 
 
 # -- question topics -------------------------------------------------------------------------
-def _council_turns(tables: Mapping[str, Any], kinds: Sequence[str]) -> pl.DataFrame:
-    from analysis.schema import COUNCIL_ROLES
-
-    return tables["utterances"].filter(
-        pl.col("speaker_role").is_in(COUNCIL_ROLES) & pl.col("kind").is_in(list(kinds))
-    )
-
-
 def council_topics(
     tables: Mapping[str, Any],
     kinds: Sequence[str] = ("question", "remark"),
@@ -1003,12 +996,12 @@ def council_topics(
     also turn (the turn's row number in ``utterances``: one value per distinct turn). Computed
     once in a report for :func:`topic_counts`, :func:`topic_examples` and
     :func:`analysis.crosstab.topic_by` (``tagged=``)."""
+    from analysis.analyses._common import said_by_council
     from analysis.analyses._keys import turn_rows
-    from analysis.schema import COUNCIL_ROLES
 
     utterances = tables["utterances"]
     topics = tables["question_topics"].select(*_GROUP, "seq", "topic", "matched")
-    council = pl.col("speaker_role").is_in(COUNCIL_ROLES) & pl.col("kind").is_in(list(kinds))
+    council = said_by_council(kinds)
     rows = turn_rows(topics, utterances)  # a merge of sorted turn numbers
     if rows is None:  # utterances not in turn order: join on the keys
         said = (

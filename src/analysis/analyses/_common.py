@@ -16,6 +16,14 @@ from analysis.tables import empty
 # The key of one deliberation: a group of 諮問 deliberated together in one meeting.
 GROUP_KEY = ("meeting_id", "deliberation_group")
 
+
+def said_by_council(kinds: Iterable[str]) -> pl.Expr:
+    """An utterance of one of ``kinds`` by a member or the chair (not a department)."""
+    from analysis.schema import COUNCIL_ROLES
+
+    return pl.col("speaker_role").is_in(COUNCIL_ROLES) & pl.col("kind").is_in(list(kinds))
+
+
 Tables = Mapping[str, Any]
 
 

@@ -18,10 +18,11 @@ from analysis.analyses._common import (
     count,
     get_table,
     group_info,
+    said_by_council,
     validate_choice,
     validate_choices,
 )
-from analysis.schema import CATEGORIES, COUNCIL_ROLES, UTTERANCE_KINDS
+from analysis.schema import CATEGORIES, UTTERANCE_KINDS
 
 CHECKLIST_COLUMNS = (
     "topic",
@@ -141,7 +142,7 @@ def _raised(
         ).join(groups.select(*GROUP_KEY, "date"), on=list(GROUP_KEY), how="inner")
     said = (
         get_table(tables, "utterances")
-        .filter(pl.col("speaker_role").is_in(COUNCIL_ROLES) & pl.col("kind").is_in(kinds))
+        .filter(said_by_council(kinds))
         .select(*GROUP_KEY, "seq", "kind", question_line="source_line")
     )
     return (

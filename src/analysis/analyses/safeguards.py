@@ -20,6 +20,7 @@ from analysis.analyses._common import (
     every_ref,
     first_refs,
     get_table,
+    said_by_council,
     validate_choices,
 )
 from analysis.analyses._keys import (
@@ -30,7 +31,7 @@ from analysis.analyses._keys import (
     pair_key,
     statement_codes,
 )
-from analysis.schema import CONTROL_CATEGORIES, COUNCIL_ROLES, UTTERANCE_KINDS
+from analysis.schema import CONTROL_CATEGORIES, UTTERANCE_KINDS
 
 UNCLASSIFIED = "unclassified"
 
@@ -267,7 +268,7 @@ def topic_safeguard_coverage(
     """
     kinds = validate_choices("kinds", kinds, UTTERANCE_KINDS)
     said = utterances.select(*GROUP_KEY, "seq", "speaker_role", "kind", "source_line").filter(
-        pl.col("speaker_role").is_in(COUNCIL_ROLES) & pl.col("kind").is_in(kinds)
+        said_by_council(kinds)
     )
     expected = topic_measure_map.group_by("topic").agg(
         expected_measures=pl.col("measure").unique(maintain_order=True)
@@ -501,7 +502,7 @@ def _raised_turns(
     ``safeguards`` (equal for the same deliberation). The turns are looked up by merging sorted
     turn numbers (:class:`analysis.analyses._keys.Turns`), or joined on the keys when the
     utterances are not in turn order."""
-    said = pl.col("speaker_role").is_in(COUNCIL_ROLES) & pl.col("kind").is_in(kinds)
+    said = said_by_council(kinds)
     turns = Turns(utterances)
     if not turns.usable:
         joined = topics.join(
