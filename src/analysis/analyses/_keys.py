@@ -156,3 +156,16 @@ def turn_rows(
     :class:`Turns` (not in turn order: the caller then joins on the keys)."""
     turns = Turns(right, keys, seq)
     return turns.rows(left) if turns.usable else None
+
+
+def turns_where(
+    frame: pl.DataFrame,
+    rows: pl.Series,
+    utterances: pl.DataFrame,
+    condition: pl.Expr,
+    name: str = "_turn",
+) -> pl.DataFrame:
+    """The rows of ``frame`` whose turn, at ``rows`` in ``utterances`` (:meth:`Turns.rows`), is
+    there and meets ``condition``; with that row number as column ``name``."""
+    keep = utterances.select(condition.fill_null(False)).to_series()
+    return frame.with_columns(rows.alias(name)).filter(keep.gather(rows).fill_null(False))

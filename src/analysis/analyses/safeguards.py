@@ -30,6 +30,7 @@ from analysis.analyses._keys import (
     key_codes,
     pair_key,
     statement_codes,
+    turns_where,
 )
 from analysis.schema import CONTROL_CATEGORIES, UTTERANCE_KINDS
 
@@ -511,9 +512,7 @@ def _raised_turns(
             how="inner",
         ).sort(*GROUP_KEY, "seq")
         return joined, *key_codes([joined, safeguards], GROUP_KEY)
-    rows = turns.rows(topics)
-    keep = utterances.select(said.fill_null(False)).to_series()
-    found = topics.with_columns(_turn=rows).filter(keep.gather(rows).fill_null(False))
+    found = turns_where(topics, turns.rows(topics), utterances, said)
     found = found.with_columns(source_line=utterances["source_line"].gather(found["_turn"])).sort(
         "_turn", maintain_order=True
     )
