@@ -285,3 +285,82 @@ def test_tree_memory_counts_a_child_process_at_the_same_moment():
     time.sleep(0.05)
     tree.stop()
     assert tree.peak_mb is not None and tree.peak_mb < with_parent
+
+
+# ------------------------------------------------------------------- rendering figures
+def _rendering(times: dict[str, list[float]]) -> dict:
+    """A rendering result as bench_rendering makes it: a first report, then rounds of the
+    further ones (report name -> its seconds in each round)."""
+    from analysis.bench.run import further_reports
+
+    batch = [{"notebook": "brief.py", "parameters": {"meeting_id": "m1"}, "round": 0, "s": 4.0}]
+    for r in range(max(len(v) for v in times.values())):
+        for name, seconds in times.items():
+            batch.append({"notebook": name, "parameters": {}, "round": r + 1, "s": seconds[r]})
+    return {
+        "plan_from": "reports/schedule.yml",
+        "data_dir": "/d",
+        "rounds": 3,
+        "batch": batch,
+        "first_s": 4.0,
+        "further_s": [b["s"] for b in batch[1:]],
+        "further": further_reports(batch[1:]),
+        "naive_s": [6.0],
+    }
+
+
+def _result_with(rendering: dict) -> dict:
+    build = {"seconds": 1.0, "mb_s": 6.0, "mb_per_cpu_s": 6.0, "meetings_s": 400.0}
+    build |= {"over_floor": 80.0, "cpu_s": 1.0, "rss_total_mb": 900.0}
+    build |= {"load_before": 0.0, "load_after": 0.0}
+    return {
+        "sizes": [{"meetings": 10_000, "mb": 6.0, "floor_s": 0.01, "builds": {"1": build}}],
+        "workers": [1],
+        "machine": {"cores": 2},
+        "marginal_w1": [],
+        "import": {"best_s": 0.001},
+        "rendering": rendering,
+    }
+
+
+def test_further_reports_are_summarised_per_report_in_first_render_order():
+    from analysis.bench.run import further_reports
+
+    renders = [
+        {"notebook": "b.py", "parameters": {"x": 1}, "s": 0.5},
+        {"notebook": "a.py", "parameters": {}, "s": 0.9},
+        {"notebook": "b.py", "parameters": {"x": 2}, "s": 0.1},  # other parameters: own row
+        {"notebook": "b.py", "parameters": {"x": 1}, "s": 0.7},
+        {"notebook": "a.py", "parameters": {}, "s": 0.2},
+        {"notebook": "b.py", "parameters": {"x": 1}, "s": 0.6},
+    ]
+    rows = further_reports(renders)
+    assert [(r["notebook"], r["parameters"]) for r in rows] == [
+        ("b.py", {"x": 1}),
+        ("a.py", {}),
+        ("b.py", {"x": 2}),
+    ]
+    assert rows[0]["s"] == [0.5, 0.7, 0.6]
+    assert rows[0]["median_s"] == 0.6 and rows[0]["max_s"] == 0.7
+    assert rows[1]["median_s"] == pytest.approx(0.55)  # an even count: the mean of the middle two
+    assert rows[2]["median_s"] == rows[2]["max_s"] == 0.1
+
+
+def test_further_report_target_holds_each_report_median_and_names_the_slowest_render():
+    from analysis.bench.run import evaluate, table
+
+    # one pause of the machine (1.4 s) in an otherwise 0.8 s report: met, and said
+    result = _result_with(_rendering({"q.py": [0.8, 1.4, 0.82], "s.py": [0.7, 0.75, 0.72]}))
+    (row,) = [t for t in evaluate(result) if t["target"] == "further report in a batch"]
+    assert row["met"] is True and row["value"] == 0.82
+    assert "median of 3 renders, slowest q.py" in row["note"]
+    assert "single renders 0.70-1.40 s" in row["note"]
+    # a report slow in most rounds misses
+    result = _result_with(_rendering({"q.py": [1.1, 0.9, 1.2], "s.py": [0.7, 0.75, 0.72]}))
+    (row,) = [t for t in evaluate(result) if t["target"] == "further report in a batch"]
+    assert row["met"] is False and row["value"] == 1.1
+    result["total_s"] = 1.0
+    result["targets"] = evaluate(result)
+    text = table(result)
+    assert "further    1.10 s  q.py ()  median of 1.10, 0.90, 1.20" in text
+    assert "first      4.00 s  brief.py (meeting_id=m1)" in text
