@@ -12,6 +12,7 @@ from analysis.analyses._keys import (
     key_codes,
     pair_key,
     statement_codes,
+    strictly_ascending,
     turn_rows,
 )
 
@@ -161,3 +162,24 @@ def test_statement_codes_equal_exactly_for_equal_statements(lines):
     )
     for f in (frame, frame.reverse(), frame.head(0)):
         _codes_match_keys(f, ["text", "source_line"], statement_codes(f))
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        ([], True),
+        ([(1, "a")], True),
+        ([(1, "a"), (1, "b"), (2, "a"), (3, None)], True),  # a null told apart by the turn
+        ([(1, "a"), (1, "a")], False),  # a pair twice
+        ([(1, "b"), (1, "a")], False),  # not sorted within a turn
+        ([(2, "a"), (1, "b")], False),
+        ([(1, "a"), (1, None)], False),  # a null: not known to be ascending
+        ([(1, "a"), (2, "a"), (1, "b")], False),
+    ],
+)
+def test_strictly_ascending_as_sorted_and_distinct(rows, expected):
+    frame = pl.DataFrame(rows, schema={"turn": pl.Int64, "topic": pl.String}, orient="row")
+    assert strictly_ascending(frame, ["turn", "topic"]) is expected
+    if expected and frame.height:
+        assert frame.filter(pl.struct("turn", "topic").is_first_distinct()).equals(frame)
+        assert frame.equals(frame.sort("turn", "topic", nulls_last=False))

@@ -997,7 +997,7 @@ def council_topics(
     once in a report for :func:`topic_counts`, :func:`topic_examples` and
     :func:`analysis.crosstab.topic_by` (``tagged=``)."""
     from analysis.analyses._common import said_by_council
-    from analysis.analyses._keys import turn_rows, turns_where
+    from analysis.analyses._keys import strictly_ascending, turn_rows, turns_where
 
     utterances = tables["utterances"]
     topics = tables["question_topics"].select(*_GROUP, "seq", "topic", "matched")
@@ -1013,9 +1013,9 @@ def council_topics(
             said, on=[*_GROUP, "seq"], how="inner", maintain_order="left"
         )
     else:
-        coded = turns_where(topics, rows, utterances, council, "turn").filter(
-            pl.struct("turn", "topic").is_first_distinct()  # a turn: one (G, seq)
-        )
+        coded = turns_where(topics, rows, utterances, council, "turn")
+        if not strictly_ascending(coded, ["turn", "topic"]):  # as written: each pair once
+            coded = coded.filter(pl.struct("turn", "topic").is_first_distinct())  # turn: (G, seq)
         said = utterances.select("kind", "source_line").select(pl.all().gather(coded["turn"]))
         out = pl.concat([coded, said], how="horizontal").select(
             *_GROUP, "seq", "topic", "matched", "kind", "source_line", "turn"

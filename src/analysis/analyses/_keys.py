@@ -158,6 +158,18 @@ def turn_rows(
     return turns.rows(left) if turns.usable else None
 
 
+def strictly_ascending(frame: pl.DataFrame, columns: Sequence[str]) -> bool:
+    """Whether each row of ``frame`` comes after the one before in ``columns``' order (the first
+    column deciding, the next on a tie, …): the rows are then sorted and no combination of the
+    values is there twice, so a check that each is there once (``is_first_distinct``) can be
+    skipped. False when a null has to be compared. Only neighbouring rows are compared."""
+    later = None
+    for name in reversed(list(columns)):
+        col, prev = pl.col(name), pl.col(name).shift()
+        later = col > prev if later is None else (col > prev) | ((col == prev) & later)
+    return frame.height < 2 or frame.select(later.slice(1).fill_null(False).all()).item()
+
+
 def turns_where(
     frame: pl.DataFrame,
     rows: pl.Series,

@@ -424,10 +424,11 @@ def _uncovered_first_details(
     pairs = pairs.filter(pl.col("topic").is_in(sorted(names))).select(
         _m=measure_code, _t=enum_codes(pl.col("topic"), sorted(names))
     )
+    # a (deliberation, topic) pair may be covered several times: the anti join below does not
+    # mind, and is cheaper than first keeping each (deliberation, measure) once
     covered = (
         safeguards.select(_g=code_sg, _m=measure_code)
         .drop_nulls("_m")  # measures no topic is mapped to
-        .filter(pair_key(pl.col("_g"), pl.col("_m")).is_first_distinct())
         .join(pairs, on="_m", how="inner")
         .select(_key=pair_key(pl.col("_g"), pl.col("_t")))
     )
