@@ -192,21 +192,23 @@ def _parse_all(
             # spawn, not fork: a forked child inherits polars' thread pool in whatever state
             # the parent's threads left it, and can hang on its first parallel operation.
             spawn = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(
+            ex = ProcessPoolExecutor(
                 workers, spawn, initializer=_watch_parent, initargs=(os.getpid(),)
-            ) as ex:
-                try:
-                    with _sigint_held():
-                        results = ex.map(_parse_star, args)
-                    if while_waiting:
-                        while_waiting()
-                    for res in results:
-                        yield res
-                        if bar:
-                            bar.update(len(res[0]))
-                except BaseException:  # Ctrl-C, a bad file, the caller stopped: drop the rest
-                    ex.shutdown(cancel_futures=True)
-                    raise
+            )
+            try:
+                with _sigint_held():
+                    results = ex.map(_parse_star, args)
+                if while_waiting:
+                    while_waiting()
+                for res in results:
+                    yield res
+                    if bar:
+                        bar.update(len(res[0]))
+            except BaseException:  # Ctrl-C, a bad file, the caller stopped: drop the rest
+                ex.shutdown(cancel_futures=True)  # and wait for the workers
+                raise
+            # Every chunk is in: the idle workers exit (about 0.15 s) while the caller goes on.
+            ex.shutdown(wait=False)
     finally:
         if bar:
             bar.close()
