@@ -285,6 +285,10 @@ def test_tree_memory_counts_a_child_process_at_the_same_moment():
     time.sleep(0.05)
     tree.stop()
     assert tree.peak_mb is not None and tree.peak_mb < with_parent
+    # without the file pages (the interpreter's and libraries' code): less, and more than none
+    total, files = TreeMemory(os.getpid()).sample_parts()
+    assert 0 < files < total
+    assert tree.peak_anon_mb is not None and 0 < tree.peak_anon_mb < tree.peak_mb
 
 
 # ------------------------------------------------------------------- rendering figures
@@ -359,6 +363,11 @@ def test_further_report_target_holds_each_report_median_and_names_the_slowest_re
     result = _result_with(_rendering({"q.py": [1.1, 0.9, 1.2], "s.py": [0.7, 0.75, 0.72]}))
     (row,) = [t for t in evaluate(result) if t["target"] == "further report in a batch"]
     assert row["met"] is False and row["value"] == 1.1
+    (memory,) = [t for t in evaluate(result) if t["target"].startswith("peak memory")]
+    assert memory["value"] == 900.0 and memory["note"] == ""  # no anonymous peak sampled
+    result["sizes"][0]["builds"]["1"]["rss_tree_peak_anon_mb"] = 812.4
+    (memory,) = [t for t in evaluate(result) if t["target"].startswith("peak memory")]
+    assert memory["value"] == 900.0 and memory["note"] == "812 MB without library file pages"
     result["total_s"] = 1.0
     result["targets"] = evaluate(result)
     text = table(result)

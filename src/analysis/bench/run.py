@@ -137,7 +137,7 @@ print(json.dumps({
     "rows": r.rows, "diagnostics": r.diagnostics,
     "rss_main_mb": me.ru_maxrss / 1024, "rss_worker_mb": kids.ru_maxrss / 1024,
     "cpu_main_s": me.ru_utime + me.ru_stime, "cpu_workers_s": kids.ru_utime + kids.ru_stime,
-    "rss_tree_peak_mb": tree.peak_mb,
+    "rss_tree_peak_mb": tree.peak_mb, "rss_tree_peak_anon_mb": tree.peak_anon_mb,
 }))
 """
 
@@ -146,11 +146,18 @@ class TreeMemory:
     """Samples, every ``interval`` seconds in a thread, the resident memory of a process and all
     its descendants at once (``/proc``), keeping the largest sum: the build's real peak with its
     pool workers, where the sum of each process's own peak only bounds it. ``peak_mb`` is None
-    where ``/proc`` is missing."""
+    where ``/proc`` is missing.
+
+    Resident memory counts the pages of shared libraries a process has touched, and how many
+    the kernel maps at a touch depends on how much of each file the page cache holds (freshly
+    installed libraries are cached whole): the same build measured 1,290 MB in an old virtual
+    environment and 1,420 MB in a new one. ``peak_anon_mb`` is the largest sum without those
+    file pages (``RssFile``): the memory the build itself holds."""
 
     def __init__(self, pid: int, interval: float = 0.05) -> None:
         self.pid, self.interval = pid, interval
         self.peak_mb: float | None = None
+        self.peak_anon_mb: float | None = None
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tree-memory", daemon=True)
 
@@ -163,14 +170,22 @@ class TreeMemory:
 
     def _run(self) -> None:
         while True:
-            total = self.sample()
-            if total is not None:
+            parts = self.sample_parts()
+            if parts is not None:
+                total, files = parts
                 self.peak_mb = max(self.peak_mb or 0.0, total)
+                self.peak_anon_mb = max(self.peak_anon_mb or 0.0, total - files)
             if self._done.wait(self.interval):
                 return
 
     def sample(self) -> float | None:
         """MB resident in the process and its descendants now, or None without ``/proc``."""
+        parts = self.sample_parts()
+        return None if parts is None else parts[0]
+
+    def sample_parts(self) -> tuple[float, float] | None:
+        """(MB resident, MB of it file pages) in the process and its descendants now, or None
+        without ``/proc``."""
         try:
             parents = {}
             for entry in os.scandir("/proc"):
@@ -189,16 +204,18 @@ class TreeMemory:
             more = {p for p, parent in parents.items() if parent in tree} - tree
             tree |= more
             grew = bool(more)
-        total_kb = 0
+        total_kb = files_kb = 0
         for p in tree:
             try:
                 with open(f"/proc/{p}/status") as fh:
-                    total_kb += next(
-                        (int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0
-                    )
+                    for line in fh:
+                        if line.startswith("VmRSS:"):
+                            total_kb += int(line.split()[1])
+                        elif line.startswith("RssFile:"):
+                            files_kb += int(line.split()[1])
             except OSError:
                 continue
-        return total_kb / 1024
+        return total_kb / 1024, files_kb / 1024
 
 
 def _busy_cpu_s() -> float | None:
@@ -813,13 +830,18 @@ def evaluate(result: dict) -> list[dict]:
         )
     peak = max(b["rss_total_mb"] for b in largest["builds"].values())
     at_size = largest["meetings"] >= TARGET_SIZE
+    anon = [b.get("rss_tree_peak_anon_mb") for b in largest["builds"].values()]
+    anon = [a for a in anon if a is not None]
+    note = "" if at_size else f"target is for {TARGET_SIZE} meetings"
+    if anon:  # the target holds the resident peak, shared libraries' file pages included
+        note = "; ".join(filter(None, [f"{max(anon):.0f} MB without library file pages", note]))
     add(
         f"peak memory at {largest['meetings']} meetings",
         peak,
         f"< {TARGETS['peak_rss_mb']:.0f} at {TARGET_SIZE}",
         peak < TARGETS["peak_rss_mb"] if at_size else None,
         "MB",
-        "" if at_size else f"target is for {TARGET_SIZE} meetings",
+        note,
     )
     imp = result.get("import") or {}
     if "best_s" in imp:
