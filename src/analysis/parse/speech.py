@@ -135,7 +135,7 @@ def utterance_kind(text: str, role: str, next_role: str | None, ref: Reference) 
     """
     if role in ("department", "secretariat"):
         return "answer"
-    cues = [cue for pattern, cue in _cue_patterns(ref.utterance_cues) if pattern in text]
+    cues = _cues_in(text, ref)
     if role == "unknown":
         return "question" if _asks(text, cues) else "answer"
     for cue in cues:
@@ -161,8 +161,13 @@ def _cue_patterns(cues) -> tuple[tuple[str, UtteranceCue], ...]:
     return known[1]
 
 
+def _cues_in(text: str, ref: Reference) -> list[UtteranceCue]:
+    """The utterance cues whose pattern occurs in ``text``."""
+    return [cue for pattern, cue in _cue_patterns(ref.utterance_cues) if pattern in text]
+
+
 def asks_something(text: str, ref: Reference) -> bool:
-    return _asks(text, [cue for cue in ref.utterance_cues if cue.pattern in text])
+    return _asks(text, _cues_in(text, ref))
 
 
 def _asks(text: str, cues: list[UtteranceCue]) -> bool:
