@@ -474,10 +474,12 @@ def test_math_start_characters_are_declared_only_when_the_pattern_begins_with_th
     assert not _starts_with(r"(?s:x\$)", "$")
 
 
+# The contents of <script> and <style> elements by their definition: one lazy regex.
+_RAW_TEXT = re.compile(r"(<(script|style)\b[^>]*>)(.*?)(</\2\s*>)", re.IGNORECASE | re.DOTALL)
+
+
 def _split_by_regex(html: str) -> list[tuple[str, str]]:
     """The pieces by their definition: one lazy regex over the page."""
-    from analysis.render.html import _RAW_TEXT
-
     pieces, pos = [], 0
     for m in _RAW_TEXT.finditer(html):
         pieces.append(("markup", html[pos : m.start(3)]))

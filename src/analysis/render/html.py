@@ -67,7 +67,6 @@ _EXTERNAL_LINK = re.compile(
     r"""<link\b[^>]*?\shref\s*=\s*["']?\s*(?:https?:)?//[^>]*>""", re.IGNORECASE
 )
 # Contents of <script> and <style> elements: code, not markup (the chart bundle is in here).
-_RAW_TEXT = re.compile(r"(<(script|style)\b[^>]*>)(.*?)(</\2\s*>)", re.IGNORECASE | re.DOTALL)
 _RAW_OPEN = re.compile(r"<(script|style)\b[^>]*>", re.IGNORECASE)
 _RAW_CLOSE = {
     "script": re.compile(r"</script\s*>", re.IGNORECASE),
@@ -78,9 +77,10 @@ _RAW_CLOSE = {
 def _split_markup(html: str) -> list[tuple[str, str]]:
     """``(kind, text)`` pieces: ``"markup"``, or the inside of a ``"script"``/``"style"``.
 
-    The pieces :data:`_RAW_TEXT` finds, found faster: each opening tag, then the first closing
-    tag of its kind after it (a literal search, not a lazy match across the chart bundle); an
-    opening tag without one is markup, and the search goes on after its ``<``."""
+    The pieces one lazy regex over the page would find (each tag's inside up to the nearest
+    closing tag of its kind), found faster: each opening tag, then the first closing tag of its
+    kind after it (a literal search, not a lazy match across the chart bundle); an opening tag
+    without one is markup, and the search goes on after its ``<``."""
     pieces: list[tuple[str, str]] = []
     pos = start = 0
     while (m := _RAW_OPEN.search(html, start)) is not None:
