@@ -228,17 +228,15 @@ def _chunk_spans(n: int, workers: int) -> list[tuple[int, int]]:
     finish together. At 10,000 files and two workers: 71 chunks, 160 files each until the last
     few hundred files (157 chunks of 64 before: 4-5 % more CPU per document in the workers).
     """
-    workers = max(workers, 1)
+    if workers <= 1:
+        size = max(1, min(_CHUNK_MOST, n // 4))
+        return [(start, min(size, n - start)) for start in range(0, n, size)]
     least = max(1, min(16, n // (workers * 4)))
     spans: list[tuple[int, int]] = []
     start = 0
     while start < n:
         left = n - start
-        if workers == 1:
-            size = max(1, min(_CHUNK_MOST, n // 4 or 1))
-        else:
-            size = max(least, min(_CHUNK_MOST, left // (workers * 2)))
-        size = min(size, left)
+        size = min(max(least, min(_CHUNK_MOST, left // (workers * 2))), left)
         spans.append((start, size))
         start += size
     return spans
