@@ -1052,7 +1052,7 @@ def topic_counts(
     the caller has counted them.
     """
     from analysis.analyses._common import every_ref, first_refs, with_ref_key
-    from analysis.analyses._keys import key_codes
+    from analysis.analyses._keys import group_codes
 
     labels = labels if labels is not None else topic_labels()
     coded = council_topics(tables, kinds) if coded is None else coded
@@ -1061,7 +1061,7 @@ def topic_counts(
         coded.select(*_GROUP, "seq").unique().height if tagged_turns is None else tagged_turns
     )
     keyed = with_ref_key(coded)  # (meeting, line) as one sortable integer
-    (deliberation,) = key_codes([coded], _GROUP)  # an integer per deliberation
+    deliberation = group_codes(coded, _GROUP)  # an integer per deliberation
     out = (
         keyed[0]
         .with_columns(_deliberation=deliberation)

@@ -403,8 +403,8 @@ def _uncovered_first_details(
     # (deliberation, topic) as one integer: deliberations coded alike in the statements, topics
     # and measures by their place in a list (a null topic gets its own code)
     names = {t for t in mapped_topics if t is not None}
-    names |= set(joined["topic"].drop_nulls().unique().to_list())
-    topic_code = enum_codes(pl.col("topic"), sorted(names), null_code=len(names))
+    names = sorted(names | set(joined["topic"].drop_nulls().unique().to_list()))
+    topic_code = enum_codes(pl.col("topic"), names, null_code=len(names))
     joined = joined.with_columns(_g=code_joined).with_columns(
         _key=pair_key(pl.col("_g"), topic_code)
     )
@@ -421,8 +421,8 @@ def _uncovered_first_details(
     )
     measures = sorted(set(pairs["measure"].to_list()))
     measure_code = enum_codes(pl.col("measure"), measures)
-    pairs = pairs.filter(pl.col("topic").is_in(sorted(names))).select(
-        _m=measure_code, _t=enum_codes(pl.col("topic"), sorted(names))
+    pairs = pairs.filter(pl.col("topic").is_in(names)).select(
+        _m=measure_code, _t=enum_codes(pl.col("topic"), names)
     )
     # a (deliberation, topic) pair may be covered several times: the anti join below does not
     # mind, and is cheaper than first keeping each (deliberation, measure) once
